@@ -1,0 +1,75 @@
+"""Backend adapters: ``backends.get(*arrays)`` returns the Backend for those arrays.
+
+The backend is chosen from the arrays' types (cached per type) by the top-level module
+that defines the type, so a framework the caller did not import is never imported.
+Python scalars and ``None`` are skipped; with no array at all, NumPy is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._generic import Backend
+
+__all__ = ["Backend", "get", "name_of", "BACKENDS"]
+
+#: backend name -> "module:class" of its adapter
+BACKENDS = {
+    "numpy": "backends.numpy:NumpyBackend",
+    "strict": "backends.strict:StrictBackend",
+    "torch": "backends.torch:TorchBackend",
+    "jax": "backends.jax:JaxBackend",
+    "cupy": "backends.cupy:CupyBackend",
+}
+
+# top-level module of an array type -> backend name
+_MODULE_TO_BACKEND = {
+    "numpy": "numpy",
+    "array_api_strict": "strict",
+    "torch": "torch",
+    "jax": "jax",
+    "jaxlib": "jax",
+    "cupy": "cupy",
+}
+
+_SKIP = (int, float, complex, bool, type(None), str)
+_by_type: dict[type, str] = {}
+_instances: dict[str, Backend] = {}
+
+
+def name_of(x: Any) -> str | None:
+    """The backend name for one array (``None`` for Python scalars and ``None``)."""
+    t = type(x)
+    name = _by_type.get(t)
+    if name is None:
+        if isinstance(x, _SKIP):
+            return None
+        root = t.__module__.partition(".")[0]
+        name = _MODULE_TO_BACKEND.get(root)
+        if name is None:
+            raise TypeError(f"unsupported array type {t.__module__}.{t.__qualname__}")
+        _by_type[t] = name
+    return name
+
+
+def _instance(name: str) -> Backend:
+    b = _instances.get(name)
+    if b is None:
+        module, cls = BACKENDS[name].split(":")
+        b = _instances[name] = getattr(importlib.import_module(module), cls)()
+    return b
+
+
+def get(*arrays: Any) -> Backend:
+    """The Backend of ``arrays``; TypeError if they come from two frameworks."""
+    found = None
+    for a in arrays:
+        n = name_of(a)
+        if n is None:
+            continue
+        if found is None:
+            found = n
+        elif n != found:
+            raise TypeError(f"arrays from two frameworks in one call: {found} and {n}")
+    return _instance(found or "numpy")

@@ -1,0 +1,159 @@
+"""Array-API versions of every primitive a loss may call.
+
+``Backend`` holds one array namespace (``xp``) and implements each primitive with standard
+functions only, so any array-API library runs every loss. A framework file subclasses it and
+overrides only what that framework does natively and faster (a fused kernel, autodiff, a
+compiled loop). Nothing here imports a framework.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Array = Any
+
+
+class Backend:
+    """Primitives over one array namespace. Instances are cached per array type."""
+
+    name = "generic"
+    #: True when the framework can differentiate (``grad`` works).
+    has_autodiff = False
+
+    def __init__(self, xp: Any):
+        self.xp = xp
+
+    def __repr__(self) -> str:
+        return f"<Backend {self.name}>"
+
+    # -- introspection -------------------------------------------------------------
+    def is_traced(self, x: Array) -> bool:
+        """True while ``x`` is a symbolic value of a tracer or compiler (no concrete data)."""
+        return False
+
+    def is_host(self, x: Array) -> bool:
+        """True when reading ``x``'s values costs no device-to-host synchronisation."""
+        return True
+
+    def to_host(self, x: Array) -> Any:
+        """A NumPy copy of a host array (only called when ``is_host`` is true)."""
+        import numpy as np
+
+        return np.asarray(x)
+
+    def device(self, x: Array) -> Any:
+        return getattr(x, "device", None)
+
+    def asarray(self, value: Any, like: Array, dtype: Any = None) -> Array:
+        """``value`` as an array on ``like``'s device, in ``dtype`` (default: ``like``'s)."""
+        return self.xp.asarray(value, dtype=like.dtype if dtype is None else dtype, device=self.device(like))
+
+    # -- elementwise safe math -----------------------------------------------------
+    def abs(self, x: Array) -> Array:
+        """|x| with derivative sign(x): 0 at x = 0 on every framework (torch's convention)."""
+        return x * self.xp.sign(x)
+
+    def softplus(self, x: Array) -> Array:
+        """log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)."""
+        xp = self.xp
+        return xp.clip(x, min=0.0) + xp.log1p(xp.exp(-self.abs(x)))
+
+    def log_sigmoid(self, x: Array) -> Array:
+        """log σ(x) = -softplus(-x), stable for any x."""
+        return -self.softplus(-x)
+
+    def sigmoid(self, x: Array) -> Array:
+        return self.xp.exp(self.log_sigmoid(x))
+
+    def xlogy(self, x: Array, y: Array) -> Array:
+        """x·log(y) with 0·log(0) = 0 and a finite gradient there."""
+        xp = self.xp
+        zero = x == 0
+        safe_y = xp.where(zero, xp.ones_like(y), y)
+        return xp.where(zero, xp.zeros_like(x * safe_y), x * xp.log(safe_y))
+
+    def safe_sqrt(self, x: Array) -> Array:
+        """sqrt(x) with gradient 0 (not inf) at x = 0."""
+        xp = self.xp
+        pos = x > 0
+        return xp.where(pos, xp.sqrt(xp.where(pos, x, xp.ones_like(x))), xp.zeros_like(x))
+
+    def safe_norm(self, x: Array, axis: int = -1, keepdims: bool = False) -> Array:
+        """Euclidean norm over ``axis`` with gradient 0 at the zero vector."""
+        return self.safe_sqrt(self.xp.sum(x * x, axis=axis, keepdims=keepdims))
+
+    # -- reductions over a class axis ----------------------------------------------
+    def logsumexp(self, x: Array, axis: int = -1, keepdims: bool = False) -> Array:
+        xp = self.xp
+        m = self.stop_gradient(xp.max(x, axis=axis, keepdims=True))
+        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+        out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+        return out if keepdims else xp.squeeze(out, axis=axis)
+
+    def log_softmax(self, x: Array, axis: int = -1) -> Array:
+        return x - self.logsumexp(x, axis=axis, keepdims=True)
+
+    def softmax(self, x: Array, axis: int = -1) -> Array:
+        return self.xp.exp(self.log_softmax(x, axis=axis))
+
+    def one_hot(self, labels: Array, num_classes: int, axis: int = -1, dtype: Any = None) -> Array:
+        """One-hot of integer ``labels`` with the class axis inserted at ``axis``."""
+        xp = self.xp
+        classes = xp.arange(num_classes, dtype=labels.dtype, device=self.device(labels))
+        expanded = xp.expand_dims(labels, axis=-1)
+        out = xp.astype(expanded == classes, dtype or xp.float32)
+        return out if axis in (-1, labels.ndim) else xp.moveaxis(out, -1, axis)
+
+    def take_along_axis(self, x: Array, indices: Array, axis: int = -1) -> Array:
+        return self.xp.take_along_axis(x, indices, axis=axis)
+
+    def gather_class(self, x: Array, labels: Array, axis: int = -1) -> Array:
+        """``x[..., labels, ...]`` along the class ``axis``: the batch shape, no one-hot built."""
+        xp = self.xp
+        idx = xp.expand_dims(labels, axis=axis)
+        return xp.squeeze(self.take_along_axis(x, idx, axis=axis), axis=axis)
+
+    def softmax_cross_entropy(self, logits: Array, labels: Array, axis: int = -1) -> Array:
+        """-log softmax(logits)[labels] per item (batch shape); integer labels in [0, K)."""
+        return self.logsumexp(logits, axis=axis) - self.gather_class(logits, labels, axis=axis)
+
+    def bce_with_logits(self, logits: Array, target: Array, pos_weight: Array | None = None) -> Array:
+        """-[p_w·t·log σ(x) + (1 - t)·log(1 - σ(x))] elementwise, in log space."""
+        pos = self.log_sigmoid(logits)
+        neg = self.log_sigmoid(-logits)
+        if pos_weight is not None:
+            pos = pos * pos_weight
+        return -(target * pos + (1 - target) * neg)
+
+    # -- order statistics ----------------------------------------------------------
+    def sort(self, x: Array, axis: int = -1) -> Array:
+        return self.xp.sort(x, axis=axis)
+
+    def median(self, x: Array, axis: int = -1) -> Array:
+        """Median along ``axis``; an even count gives the mean of the two middle values."""
+        xp = self.xp
+        s = self.sort(x, axis=axis)
+        n = x.shape[axis]
+        lo = xp.take(s, xp.asarray([(n - 1) // 2], device=self.device(x)), axis=axis)
+        hi = xp.take(s, xp.asarray([n // 2], device=self.device(x)), axis=axis)
+        return xp.squeeze((lo + hi) / 2, axis=axis)
+
+    # -- autodiff and control flow -------------------------------------------------
+    def stop_gradient(self, x: Array) -> Array:
+        """``x`` as a constant for differentiation (identity where nothing differentiates)."""
+        return x
+
+    def loop(self, n: int, body: Callable[[int, Any], Any], init: Any) -> Any:
+        """``n`` applications of ``body(i, carry)``, a fixed-count loop (``fori_loop`` on JAX)."""
+        carry = init
+        for i in range(n):
+            carry = body(i, carry)
+        return carry
+
+    def grad(self, fn: Callable[[Array], Array], x: Array) -> Array:
+        """Gradient of the scalar ``fn(x)`` with respect to ``x``, kept differentiable."""
+        raise NotImplementedError(
+            f"{self.name} arrays cannot be differentiated; use torch or jax arrays for this loss"
+        )
+

@@ -1,0 +1,56 @@
+"""JAX: ``jax.numpy`` is already an array-API namespace; jax.nn, lax loops and autodiff here."""
+
+from __future__ import annotations
+
+from ._generic import Backend
+
+
+class JaxBackend(Backend):
+    name = "jax"
+    has_autodiff = True
+
+    def __init__(self) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        super().__init__(jnp)
+        self._jax = jax
+
+    def is_traced(self, x):
+        return isinstance(x, self._jax.core.Tracer)
+
+    def is_host(self, x):
+        return all(d.platform == "cpu" for d in x.devices())
+
+    def device(self, x):
+        return None if self.is_traced(x) else x.device
+
+    def asarray(self, value, like, dtype=None):
+        return self.xp.asarray(value, dtype=like.dtype if dtype is None else dtype)
+
+    def softplus(self, x):
+        return self._jax.nn.softplus(x)
+
+    def log_sigmoid(self, x):
+        return self._jax.nn.log_sigmoid(x)
+
+    def sigmoid(self, x):
+        return self._jax.nn.sigmoid(x)
+
+    def logsumexp(self, x, axis=-1, keepdims=False):
+        return self._jax.nn.logsumexp(x, axis=axis, keepdims=keepdims)
+
+    def log_softmax(self, x, axis=-1):
+        return self._jax.nn.log_softmax(x, axis=axis)
+
+    def softmax(self, x, axis=-1):
+        return self._jax.nn.softmax(x, axis=axis)
+
+    def stop_gradient(self, x):
+        return self._jax.lax.stop_gradient(x)
+
+    def loop(self, n, body, init):
+        return self._jax.lax.fori_loop(0, n, body, init)
+
+    def grad(self, fn, x):
+        return self._jax.grad(fn)(x)

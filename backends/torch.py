@@ -1,0 +1,130 @@
+"""PyTorch: a trace-safe namespace and torch's fused kernels for the hot primitives.
+
+array-api-compat's torch wrappers for two-argument functions given a Python scalar call
+``torch.result_type`` and break ``torch.compile(fullgraph=True)``; they also cost tens of
+microseconds per eager call. The namespace here is array-api-compat's with those entries
+replaced by torch's own operators, whose scalar promotion is the standard's.
+"""
+
+from __future__ import annotations
+
+import operator
+import types
+
+from ._generic import Backend
+
+
+def _trace_safe_namespace():
+    import array_api_compat.torch as compat
+    import torch
+
+    ns = types.SimpleNamespace(**{k: getattr(compat, k) for k in dir(compat) if not k.startswith("__")})
+
+    def _scalar(v):
+        return isinstance(v, (int, float, bool))
+
+    def maximum(x1, x2):
+        if _scalar(x2):
+            return torch.clamp(x1, min=x2)
+        if _scalar(x1):
+            return torch.clamp(x2, min=x1)
+        return torch.maximum(x1, x2)
+
+    def minimum(x1, x2):
+        if _scalar(x2):
+            return torch.clamp(x1, max=x2)
+        if _scalar(x1):
+            return torch.clamp(x2, max=x1)
+        return torch.minimum(x1, x2)
+
+    def clip(x, /, min=None, max=None):
+        if min is None and max is None:
+            return x
+        return torch.clamp(x, min=min, max=max)
+
+    def _reduction(fn):
+        def reduce(x, /, *, axis=None, keepdims=False, **kw):
+            if axis is None:
+                out = fn(x, **kw)
+                return out.reshape((1,) * x.ndim) if keepdims else out
+            return fn(x, dim=axis, keepdim=keepdims, **kw)
+
+        return reduce
+
+    ns.add, ns.subtract, ns.multiply = operator.add, operator.sub, operator.mul
+    ns.divide, ns.pow = operator.truediv, operator.pow
+    ns.maximum, ns.minimum, ns.clip = maximum, minimum, clip
+    ns.where = torch.where
+    ns.sum, ns.mean = _reduction(torch.sum), _reduction(torch.mean)
+    ns.sign = torch.sign
+    return ns
+
+
+class TorchBackend(Backend):
+    name = "torch"
+    has_autodiff = True
+
+    def __init__(self) -> None:
+        import torch
+        import torch.nn.functional as F
+
+        super().__init__(_trace_safe_namespace())
+        self._torch, self._F = torch, F
+
+    def is_traced(self, x):
+        return self._torch.compiler.is_compiling()
+
+    def is_host(self, x):
+        return x.device.type == "cpu"
+
+    def to_host(self, x):
+        return x.detach().numpy()
+
+    def asarray(self, value, like, dtype=None):
+        return self._torch.as_tensor(value, dtype=like.dtype if dtype is None else dtype, device=like.device)
+
+    def abs(self, x):
+        return self._torch.abs(x)
+
+    def softplus(self, x):
+        return self._torch.logaddexp(x, self._torch.zeros_like(x))
+
+    def log_sigmoid(self, x):
+        return self._F.logsigmoid(x)
+
+    def sigmoid(self, x):
+        return self._torch.sigmoid(x)
+
+    def logsumexp(self, x, axis=-1, keepdims=False):
+        return self._torch.logsumexp(x, dim=axis, keepdim=keepdims)
+
+    def log_softmax(self, x, axis=-1):
+        return self._torch.log_softmax(x, dim=axis)
+
+    def softmax(self, x, axis=-1):
+        return self._torch.softmax(x, dim=axis)
+
+    def take_along_axis(self, x, indices, axis=-1):
+        return self._torch.take_along_dim(x, indices, dim=axis)
+
+    def softmax_cross_entropy(self, logits, labels, axis=-1):
+        axis %= logits.ndim
+        if logits.ndim > 1 and axis != 1:
+            logits = self._torch.movedim(logits, axis, 1)
+        return self._F.cross_entropy(logits, labels.long(), reduction="none")
+
+    def bce_with_logits(self, logits, target, pos_weight=None):
+        return self._F.binary_cross_entropy_with_logits(logits, target, reduction="none", pos_weight=pos_weight)
+
+    def sort(self, x, axis=-1):
+        return self._torch.sort(x, dim=axis).values
+
+    def stop_gradient(self, x):
+        return x.detach()
+
+    def grad(self, fn, x):
+        torch = self._torch
+        if not x.requires_grad:
+            x = x.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(fn(x), x, create_graph=True)
+        return g

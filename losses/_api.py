@@ -1,0 +1,217 @@
+"""What every loss shares: argument checks, dtype handling, reduction, weights, registration.
+
+A loss resolves its backend once (``backends.get``), validates and promotes its inputs with
+``floating``, checks hyperparameters with ``check_range``, computes its unreduced values and
+ends with ``reduce``. Checks on array *values* go through ``check_values``: they run on host
+arrays that hold data (NumPy, array-api-strict, CPU tensors, JAX on CPU), never under
+``jax.jit``/``torch.compile`` tracing, and on GPU arrays only after
+``set_value_checks("always")``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import backends
+
+from . import catalog
+
+Array = Any
+REDUCTIONS = ("mean", "sum", "none")
+
+_value_checks = "auto"
+
+
+def set_value_checks(mode: str) -> str:
+    """Choose when checks on array values run; returns the previous mode.
+
+    ``"auto"`` (default): on host arrays outside tracing, never on GPU arrays (reading a GPU
+    array's values would synchronise the device). ``"always"``: on every eager array, GPU
+    included. ``"never"``: not at all.
+    """
+    global _value_checks
+    if mode not in ("auto", "always", "never"):
+        raise ValueError(f"set_value_checks: mode must be 'auto', 'always' or 'never', got {mode!r}")
+    previous, _value_checks = _value_checks, mode
+    return previous
+
+
+# -- registration ------------------------------------------------------------------------
+def loss(
+    *,
+    family: str,
+    example: Callable[..., Any],
+    differentiable: Sequence[str] = ("pred",),
+    stateful: bool = False,
+    summary: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a loss in the catalogue; the function itself is returned unchanged."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        catalog.register(
+            fn,
+            family=family,
+            example=example,
+            differentiable=tuple(differentiable),
+            stateful=stateful,
+            summary=summary or (fn.__doc__ or "").strip().splitlines()[0],
+        )
+        return fn
+
+    return register
+
+
+# -- argument checks -----------------------------------------------------------------------
+def check_reduction(name: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def check_range(
+    name: str,
+    arg: str,
+    value: Any,
+    lo: float = -math.inf,
+    hi: float = math.inf,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> None:
+    """ValueError unless ``value`` lies in the interval (bounds closed unless ``*_open``)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: {arg} must be a real number, got {value!r}") from None
+    below = v <= lo if lo_open else v < lo
+    above = v >= hi if hi_open else v > hi
+    if below or above or math.isnan(v):
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        raise ValueError(f"{name}: {arg} must be in {left}{lo}, {hi}{right}, got {value!r}")
+
+
+def check_int(name: str, arg: str, value: Any, lo: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: {arg} must be an integer, got {value!r}")
+    if value < lo:
+        raise ValueError(f"{name}: {arg} must be >= {lo}, got {value!r}")
+    return value
+
+
+def check_axis(name: str, arg: str, axis: int, ndim: int) -> int:
+    """``axis`` normalised to [0, ndim); ValueError when out of range."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"{name}: {arg} must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: {arg}={axis} is out of range for an array of {ndim} dimensions")
+    return axis % ndim
+
+
+def broadcast_shapes(name: str, **shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The broadcast of named shapes; ValueError naming the arguments that do not broadcast."""
+    out: list[int] = []
+    seen: list[str] = []
+    for arg, shape in shapes.items():
+        shape = tuple(shape)
+        n = max(len(out), len(shape))
+        a = [1] * (n - len(out)) + out
+        b = [1] * (n - len(shape)) + list(shape)
+        merged = []
+        for da, db in zip(a, b, strict=True):
+            if da != db and 1 not in (da, db):
+                raise ValueError(
+                    f"{name}: shapes do not broadcast: {arg} {shape} against "
+                    f"{' and '.join(seen)} {tuple(out)}"
+                )
+            merged.append(db if da == 1 else da)
+        out = merged
+        seen.append(arg)
+    return tuple(out)
+
+
+def same_shape(name: str, **arrays: Array) -> tuple[int, ...]:
+    """The common shape of arrays that must match exactly; ValueError otherwise."""
+    items = list(arrays.items())
+    first_arg, first = items[0]
+    for arg, x in items[1:]:
+        if tuple(x.shape) != tuple(first.shape):
+            raise ValueError(
+                f"{name}: {arg} has shape {tuple(x.shape)}, expected {first_arg}'s shape {tuple(first.shape)}"
+            )
+    return tuple(first.shape)
+
+
+def floating(B: Any, name: str, **arrays: Array) -> list[Array]:
+    """The arrays in one floating dtype: the widest of theirs, float16/bfloat16 raised to float32.
+
+    TypeError naming the argument for a non-floating array.
+    """
+    xp = B.xp
+    dtypes = []
+    for arg, x in arrays.items():
+        dtype = getattr(x, "dtype", None)
+        if dtype is None or not xp.isdtype(dtype, "real floating"):
+            raise TypeError(f"{name}: {arg} must be a floating-point array, got {dtype or type(x).__name__}")
+        dtypes.append(dtype)
+    target = dtypes[0] if len(dtypes) == 1 else xp.result_type(*dtypes)
+    if xp.finfo(target).bits < 32:
+        target = xp.float32
+    return [x if x.dtype == target else xp.astype(x, target) for x in arrays.values()]
+
+
+def check_values(B: Any, name: str, arg: str, x: Array, ok: Callable[[Any], Any], what: str) -> None:
+    """ValueError "``name``: ``arg`` must be ``what``" when ``ok(host_values)`` is false.
+
+    Runs only where reading values is free (see ``set_value_checks``).
+    """
+    if _value_checks == "never" or B.is_traced(x):
+        return
+    if _value_checks == "auto" and not B.is_host(x):
+        return
+    import numpy as np
+
+    if not bool(np.all(ok(B.to_host(x)))):
+        raise ValueError(f"{name}: {arg} must be {what}")
+
+
+# -- reduction -------------------------------------------------------------------------------
+def reduce(B: Any, values: Array, reduction: str, weight: Array | None, name: str) -> Array:
+    """Apply per-item ``weight`` and the reduction to unreduced loss ``values``.
+
+    "none": ``weight * values``; "sum": ``sum(weight * values)``; "mean": the weighted mean
+    ``sum(weight * values) / sum(weight)`` (the plain mean without weights).
+    """
+    check_reduction(name, reduction)
+    xp = B.xp
+    if weight is None:
+        if reduction == "none":
+            return values
+        return xp.sum(values) if reduction == "sum" else xp.mean(values)
+    if not hasattr(weight, "shape"):
+        weight = B.asarray(weight, values)
+    else:
+        (weight,) = floating(B, name, weight=weight)
+    broadcast_shapes(name, losses=tuple(values.shape), weight=tuple(weight.shape))
+    weighted = values * weight
+    if tuple(weighted.shape) != tuple(values.shape):
+        raise ValueError(
+            f"{name}: weight of shape {tuple(weight.shape)} would enlarge the loss of shape "
+            f"{tuple(values.shape)}"
+        )
+    if reduction == "none":
+        return weighted
+    total = xp.sum(weighted)
+    if reduction == "sum":
+        return total
+    return total / xp.sum(xp.broadcast_to(weight, tuple(values.shape)))
+
+
+def pair(name: str, pred: Array, target: Array, names: tuple[str, str] = ("pred", "target")):
+    """``(B, pred, target)``: the backend, both arrays in one floating dtype, shapes checked."""
+    B = backends.get(pred, target)
+    a, b = names
+    broadcast_shapes(name, **{a: tuple(pred.shape), b: tuple(target.shape)})
+    pred, target = floating(B, name, **{a: pred, b: target})
+    return B, pred, target
