@@ -74,10 +74,10 @@ class Backend:
         return xp.where(zero, xp.zeros_like(x * safe_y), x * xp.log(safe_y))
 
     def safe_sqrt(self, x: Array) -> Array:
-        """sqrt(x) with gradient 0 (not inf) at x = 0."""
+        """sqrt(x) of x ≥ 0 with gradient 0 (not inf) at x = 0; NaN stays NaN."""
         xp = self.xp
         pos = x > 0
-        return xp.where(pos, xp.sqrt(xp.where(pos, x, xp.ones_like(x))), xp.zeros_like(x))
+        return xp.where(pos, xp.sqrt(xp.where(pos, x, xp.ones_like(x))), x * 0.0)
 
     def safe_norm(self, x: Array, axis: int = -1, keepdims: bool = False) -> Array:
         """Euclidean norm over ``axis`` with gradient 0 at the zero vector."""

@@ -267,7 +267,7 @@ def check_entry(entry: catalog.Entry, backend: str, seed: int = 0) -> Row:
 def run(backends: Sequence[str] | None = None, families: Sequence[str] | None = None,
         names: Sequence[str] | None = None) -> list[Row]:
     backends = list(backends or available_backends())
-    rows = []
+    rows: list[Row] = []
     for entry in catalog.entries(families):
         if names and entry.name not in names:
             continue

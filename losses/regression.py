@@ -237,6 +237,8 @@ def smooth_l1(pred, target, *, beta=1.0, reduction="mean", weight=None):
 def quantile(pred, target, *, tau=0.5, reduction="mean", weight=None):
     """Pinball loss max(τe, (τ - 1)e) with e = target - pred.
 
+    The derivative at e = 0 is 0 (the minimum), as for ``mae``.
+
     Args:
         pred, target: floating arrays that broadcast to one shape.
         tau: the quantile τ ∈ [0, 1] (default 0.5, half the absolute error).
@@ -256,8 +258,10 @@ def quantile(pred, target, *, tau=0.5, reduction="mean", weight=None):
     """
     check_range("quantile", "tau", tau, 0.0, 1.0)
     B, pred, target = pair("quantile", pred, target)
+    xp = B.xp
     e = target - pred
-    return reduce(B, B.xp.where(e >= 0, tau * e, (tau - 1.0) * e), reduction, weight, "quantile")
+    values = xp.where(e > 0, tau * e, xp.where(e < 0, (tau - 1.0) * e, e * 0.0))
+    return reduce(B, values, reduction, weight, "quantile")
 
 
 @loss(family="D1a", example=catalog.regression_pair, summary="balanced L1 (Libra R-CNN)")

@@ -1,0 +1,263 @@
+"""The shared machinery: backend resolution, primitives, reduction, checks, the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import backends
+import losses
+from losses import _api, _check
+
+from .conftest import require
+
+
+def test_importing_losses_imports_no_framework():
+    code = (
+        "import sys, losses, backends; import numpy as np; losses.mse(np.ones(3), np.zeros(3)); "
+        "print(sorted(m for m in ('torch', 'jax', 'cupy', 'array_api_strict') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_backend_resolution_is_cached_per_type(backend, to):
+    x = to(np.ones(3))
+    assert backends.get(x) is backends.get(x, 2.0, None)
+    assert backends.get(x).name == backend
+
+
+def test_two_frameworks_raise_naming_both():
+    require("torch")
+    import torch
+
+    with pytest.raises(TypeError, match="torch and numpy"):
+        losses.mse(torch.ones(3), np.zeros(3))
+
+
+def test_unknown_array_type_raises():
+    with pytest.raises(TypeError, match="unsupported array type"):
+        backends.get([1.0, 2.0])
+
+
+def test_python_scalars_alone_resolve_to_numpy():
+    assert backends.get(1.0, 2).name == "numpy"
+
+
+# -- primitives --------------------------------------------------------------------------------
+def _generic_of(backend_name):
+    b = backends.get(_check.convert(np.zeros(1), backend_name))
+    return backends.Backend(b.xp), b
+
+
+@pytest.mark.parametrize(
+    "prim, args",
+    [
+        ("softplus", (np.array([-1e3, -30.0, -1.0, 0.0, 2.0, 30.0, 1e3]),)),
+        ("log_sigmoid", (np.array([-1e3, -30.0, -1.0, 0.0, 2.0, 30.0, 1e3]),)),
+        ("sigmoid", (np.array([-50.0, 0.0, 3.0]),)),
+        ("logsumexp", (np.array([[1.0, 2.0, 3.0], [-1e3, 0.0, 1e3]]),)),
+        ("log_softmax", (np.array([[1.0, 2.0, 3.0], [-1e3, 0.0, 1e3]]),)),
+        ("softmax", (np.array([[1.0, 2.0, 3.0], [-1e3, 0.0, 1e3]]),)),
+        ("abs", (np.array([-2.0, 0.0, 3.0]),)),
+        ("safe_sqrt", (np.array([0.0, 4.0, 2.0]),)),
+        ("xlogy", (np.array([0.0, 2.0, 0.0]), np.array([0.0, 3.0, 5.0]))),
+        ("median", (np.array([[3.0, 1.0, 2.0, 10.0], [5.0, 4.0, 6.0, 0.0]]),)),
+        ("sort", (np.array([3.0, 1.0, 2.0]),)),
+        ("bce_with_logits", (np.array([-3.0, 0.5, 40.0]), np.array([0.0, 0.3, 1.0]))),
+        ("softmax_cross_entropy", (np.array([[1.0, 2.0, 3.0], [0.0, 1e3, -1e3]]), np.array([2, 0]))),
+    ],
+)
+def test_each_override_equals_the_generic_primitive(backend, prim, args):
+    generic, specific = _generic_of(backend)
+    conv = [_check.convert(a, backend) for a in args]
+    a = _check.to_numpy(getattr(generic, prim)(*conv))
+    b = _check.to_numpy(getattr(specific, prim)(*conv))
+    assert np.all(np.isfinite(a))
+    np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-300)
+
+
+def test_primitive_reference_values():
+    B = backends.get(np.zeros(1))
+    np.testing.assert_allclose(B.softplus(np.array([0.0, 1e3])), [np.log(2.0), 1e3])
+    np.testing.assert_allclose(B.logsumexp(np.array([-1e3, -1e3])), -1e3 + np.log(2.0))
+    np.testing.assert_allclose(B.median(np.array([4.0, 1.0, 3.0, 2.0])), 2.5)
+    np.testing.assert_allclose(B.median(np.array([4.0, 1.0, 3.0])), 3.0)
+    np.testing.assert_allclose(B.xlogy(np.array([0.0, 2.0]), np.array([0.0, np.e])), [0.0, 2.0])
+    np.testing.assert_allclose(B.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+
+
+@pytest.mark.parametrize("fw", ["torch", "jax"])
+def test_safe_math_has_finite_gradients_at_zero(fw):
+    require(fw)
+    B = backends.get(_check.convert(np.zeros(1), fw))
+    fns = {
+        "safe_sqrt": lambda x: B.xp.sum(B.safe_sqrt(x)),
+        "safe_norm": lambda x: B.xp.sum(B.safe_norm(x)),
+        "abs": lambda x: B.xp.sum(B.abs(x)),
+        "xlogy": lambda x: B.xp.sum(B.xlogy(x, x)),
+    }
+    for name, fn in fns.items():
+        x = _check.convert(np.zeros(3), fw)
+        g = _check.to_numpy(B.grad(fn, x))
+        np.testing.assert_array_equal(g, np.zeros(3), err_msg=name)
+
+
+def test_generic_grad_raises_naming_backends():
+    B = backends.get(np.zeros(1))
+    with pytest.raises(NotImplementedError, match="torch or jax"):
+        B.grad(lambda x: x, np.zeros(1))
+
+
+def test_jax_loop_is_a_compiled_fori_loop():
+    require("jax")
+    import jax
+
+    B = backends.get(_check.convert(np.zeros(1), "jax"))
+    f = jax.jit(lambda x: B.loop(5, lambda i, c: c * 2.0, x))
+    assert float(f(_check.convert(np.ones(()), "jax"))) == 32.0
+    jaxpr = str(jax.make_jaxpr(lambda x: B.loop(5, lambda i, c: c * 2.0, x))(1.0))
+    assert "while" in jaxpr or "scan" in jaxpr
+
+
+# -- reduction and weights ---------------------------------------------------------------------
+def test_reductions_and_weighted_mean(backend, to):
+    pred, target = np.array([[1.0, 2.0], [3.0, 5.0]]), np.zeros((2, 2))
+    w = np.array([[1.0, 0.0], [2.0, 1.0]])
+    sq = pred**2
+    p, t = to(pred), to(target)
+    assert np.isclose(_check.to_numpy(losses.mse(p, t)), sq.mean())
+    assert np.isclose(_check.to_numpy(losses.mse(p, t, reduction="sum")), sq.sum())
+    np.testing.assert_allclose(_check.to_numpy(losses.mse(p, t, reduction="none")), sq)
+    assert np.isclose(_check.to_numpy(losses.mse(p, t, weight=to(w))), (w * sq).sum() / w.sum())
+    assert np.isclose(_check.to_numpy(losses.mse(p, t, weight=to(w), reduction="sum")), (w * sq).sum())
+    # a weight per row, broadcast over the columns: the denominator counts every element
+    wr = np.array([[1.0], [3.0]])
+    expected = (wr * sq).sum() / (wr.sum() * 2)
+    assert np.isclose(_check.to_numpy(losses.mse(p, t, weight=to(wr))), expected)
+
+
+def test_scalar_weight_and_bad_weights():
+    pred, target = np.ones((2, 3)), np.zeros((2, 3))
+    assert float(losses.mae(pred, target, weight=2.0, reduction="sum")) == 12.0
+    with pytest.raises(ValueError, match="mae: shapes do not broadcast: weight"):
+        losses.mae(pred, target, weight=np.ones(4))
+    with pytest.raises(ValueError, match="weight of shape .* would enlarge"):
+        losses.mae(pred, target, weight=np.ones((5, 2, 3)))
+    with pytest.raises(TypeError, match="mae: weight must be a floating-point array"):
+        losses.mae(pred, target, weight=np.ones((2, 3), dtype=np.int64))
+
+
+def test_bad_reduction_names_the_loss():
+    with pytest.raises(ValueError, match=r"huber: reduction must be one of .*'avg'"):
+        losses.huber(np.ones(2), np.zeros(2), reduction="avg")
+
+
+def test_integer_predictions_raise_type_error(backend, to):
+    with pytest.raises(TypeError, match="mse: pred must be a floating-point array"):
+        losses.mse(to(np.array([1, 2])), to(np.array([0.0, 1.0])))
+
+
+def test_half_precision_is_computed_in_float32():
+    require("torch")
+    import torch
+
+    x = torch.tensor([300.0, -2.0], dtype=torch.float16)
+    out = losses.mse(x, torch.zeros(2, dtype=torch.float16), reduction="sum")
+    assert out.dtype == torch.float32
+    assert float(out) == 300.0**2 + 4.0  # 90004 overflows float16 (max 65504)
+    outb = losses.mae(x.to(torch.bfloat16), torch.zeros(2, dtype=torch.bfloat16))
+    assert outb.dtype == torch.float32
+
+
+def test_mixed_float_dtypes_promote():
+    out = losses.mse(np.ones(2, dtype=np.float32), np.zeros(2, dtype=np.float64))
+    assert out.dtype == np.float64
+
+
+def test_check_helpers_messages():
+    with pytest.raises(ValueError, match=r"x: a must be in \(0.0, inf\], got 0"):
+        _api.check_range("x", "a", 0, 0.0, lo_open=True)
+    with pytest.raises(ValueError, match=r"must be in \[0.0, 1.0\], got nan"):
+        _api.check_range("x", "a", float("nan"), 0.0, 1.0)
+    with pytest.raises(TypeError, match="x: a must be a real number"):
+        _api.check_range("x", "a", "big", 0.0)
+    with pytest.raises(TypeError, match="x: k must be an integer"):
+        _api.check_int("x", "k", 2.0)
+    with pytest.raises(ValueError, match="x: k must be >= 1"):
+        _api.check_int("x", "k", 0)
+    with pytest.raises(ValueError, match="x: axis=3 is out of range"):
+        _api.check_axis("x", "axis", 3, 2)
+    assert _api.check_axis("x", "axis", -1, 3) == 2
+    assert _api.broadcast_shapes("x", a=(2, 1), b=(3,)) == (2, 3)
+
+
+def test_value_checks_switch():
+    bad = np.array([-2.0, 1.0])
+    with pytest.raises(ValueError, match="rmsle: pred must be > -1"):
+        losses.rmsle(bad, np.zeros(2))
+    previous = losses.set_value_checks("never")
+    try:
+        assert previous == "auto"
+        with np.errstate(invalid="ignore"):
+            assert np.isnan(float(losses.rmsle(bad, np.zeros(2))))
+    finally:
+        losses.set_value_checks(previous)
+    with pytest.raises(ValueError, match="mode must be"):
+        losses.set_value_checks("sometimes")
+
+
+def test_value_checks_do_not_run_under_jit():
+    require("jax")
+    import jax
+    import jax.numpy as jnp
+
+    f = jax.jit(lambda p: losses.rmsle(p, jnp.zeros(2)))
+    assert np.isnan(float(f(jnp.asarray([-2.0, 1.0]))))  # no tracer conversion error
+
+
+# -- catalogue and command line ------------------------------------------------------------------
+def test_catalogue_entries_are_complete():
+    for e in losses.catalog.entries():
+        assert e.fn is getattr(losses, e.name)
+        assert e.taxonomy
+        assert set(e.differentiable) <= set(e.arg_names)
+        assert e.fn.__doc__ and "Example" in e.fn.__doc__ and "References" in e.fn.__doc__
+        args, kwargs = losses.catalog.examples(e.name, np.random.default_rng(0))
+        assert len(args) >= 1
+    with pytest.raises(KeyError, match="no loss named 'nope'"):
+        losses.catalog.get("nope")
+
+
+def test_cli_list_prints_every_loss():
+    out = subprocess.run([sys.executable, "-m", "losses", "list"], capture_output=True, text=True, check=True)
+    for name in losses.catalog.names():
+        assert name in out.stdout
+
+
+def test_cli_check_passes_and_reports():
+    out = subprocess.run(
+        [sys.executable, "-m", "losses", "check", "--backend", "numpy", "--backend", "strict", "--family", "D1a"],
+        capture_output=True, text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{2 * len(losses.catalog.names('D1a'))} passed, 0 failed" in out.stdout
+
+
+def test_check_flags_a_backend_that_disagrees(monkeypatch):
+    """A wrong backend primitive must turn the report red (the check can fail)."""
+    B = backends.get(_check.convert(np.zeros(1), "strict"))
+    monkeypatch.setattr(type(B), "abs", lambda self, x: x * 1.01, raising=False)
+    row = _check.check_entry(losses.catalog.get("mae"), "strict")
+    assert not row.ok and "value differs" in row.errors[0]
+    assert "1 failed" in _check.format_rows([row])
+
+
+def test_rel_diff_catches_nan_and_shape():
+    assert _check.rel_diff(np.array([np.nan]), np.array([1.0])) == float("inf")
+    assert _check.rel_diff(np.ones(2), np.ones(3)) == float("inf")
+    assert _check.rel_diff(np.array([np.inf, 1.0]), np.array([np.inf, 1.0])) == 0.0
+    assert _check.rel_diff(np.array([1.1]), np.array([1.0])) == pytest.approx(0.1)
