@@ -23,6 +23,8 @@ class Backend:
 
     def __init__(self, xp: Any):
         self.xp = xp
+        #: floating dtypes computed as they are (narrower ones are raised to float32)
+        self.wide_floats = (xp.float32, xp.float64)
 
     def __repr__(self) -> str:
         return f"<Backend {self.name}>"
@@ -41,6 +43,9 @@ class Backend:
         import numpy as np
 
         return np.asarray(x)
+
+    def is_floating(self, dtype: Any) -> bool:
+        return bool(self.xp.isdtype(dtype, "real floating"))
 
     def device(self, x: Array) -> Any:
         return getattr(x, "device", None)
@@ -125,6 +130,15 @@ class Backend:
         if pos_weight is not None:
             pos = pos * pos_weight
         return -(target * pos + (1 - target) * neg)
+
+    def fused_loss(self, kind: str, *arrays: Array, reduction: str, **params: Any) -> Array | None:
+        """A whole loss with its reduction as one native kernel, or None where there is none.
+
+        ``kind`` names the formula (``"mse"``, ``"mae"``, ``"huber"``, ``"smooth_l1"``); the
+        arrays have one shape and dtype and no per-item weight applies. Losses fall back to
+        their array-API formula on None, so a framework without such kernels needs nothing.
+        """
+        return None
 
     # -- order statistics ----------------------------------------------------------
     def sort(self, x: Array, axis: int = -1) -> Array:

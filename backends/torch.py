@@ -45,8 +45,9 @@ def _trace_safe_namespace():
     def _reduction(fn):
         def reduce(x, /, *, axis=None, keepdims=False, **kw):
             if axis is None:
-                out = fn(x, **kw)
-                return out.reshape((1,) * x.ndim) if keepdims else out
+                if not keepdims:
+                    return fn(x, **kw)
+                return fn(x, **kw).reshape((1,) * x.ndim)
             return fn(x, dim=axis, keepdim=keepdims, **kw)
 
         return reduce
@@ -70,6 +71,9 @@ class TorchBackend(Backend):
 
         super().__init__(_trace_safe_namespace())
         self._torch, self._F = torch, F
+
+    def is_floating(self, dtype):
+        return dtype.is_floating_point
 
     def is_traced(self, x):
         return self._torch.compiler.is_compiling()
@@ -115,6 +119,18 @@ class TorchBackend(Backend):
 
     def bce_with_logits(self, logits, target, pos_weight=None):
         return self._F.binary_cross_entropy_with_logits(logits, target, reduction="none", pos_weight=pos_weight)
+
+    def fused_loss(self, kind, *arrays, reduction, **params):
+        F = self._F
+        if kind == "mse":
+            return F.mse_loss(*arrays, reduction=reduction)
+        if kind == "mae":
+            return F.l1_loss(*arrays, reduction=reduction)
+        if kind == "huber":
+            return F.huber_loss(*arrays, reduction=reduction, delta=params["delta"])
+        if kind == "smooth_l1" and not hasattr(params["beta"], "shape"):
+            return F.smooth_l1_loss(*arrays, reduction=reduction, beta=params["beta"])
+        return None
 
     def sort(self, x, axis=-1):
         return self._torch.sort(x, dim=axis).values

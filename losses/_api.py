@@ -111,6 +111,9 @@ def check_axis(name: str, arg: str, axis: int, ndim: int) -> int:
 
 def broadcast_shapes(name: str, **shapes: tuple[int, ...]) -> tuple[int, ...]:
     """The broadcast of named shapes; ValueError naming the arguments that do not broadcast."""
+    values = list(shapes.values())
+    if all(v == values[0] for v in values[1:]):
+        return tuple(values[0])
     out: list[int] = []
     seen: list[str] = []
     for arg, shape in shapes.items():
@@ -152,10 +155,14 @@ def floating(B: Any, name: str, **arrays: Array) -> list[Array]:
     dtypes = []
     for arg, x in arrays.items():
         dtype = getattr(x, "dtype", None)
-        if dtype is None or not xp.isdtype(dtype, "real floating"):
+        if dtype is None or not B.is_floating(dtype):
             raise TypeError(f"{name}: {arg} must be a floating-point array, got {dtype or type(x).__name__}")
         dtypes.append(dtype)
-    target = dtypes[0] if len(dtypes) == 1 else xp.result_type(*dtypes)
+    target = dtypes[0]
+    if any(d != target for d in dtypes[1:]):
+        target = xp.result_type(*dtypes)
+    elif target in B.wide_floats:
+        return list(arrays.values())
     if xp.finfo(target).bits < 32:
         target = xp.float32
     return [x if x.dtype == target else xp.astype(x, target) for x in arrays.values()]
@@ -174,6 +181,23 @@ def check_values(B: Any, name: str, arg: str, x: Array, ok: Callable[[Any], Any]
 
     if not bool(np.all(ok(B.to_host(x)))):
         raise ValueError(f"{name}: {arg} must be {what}")
+
+
+def fused(B: Any, kind: str, *arrays: Array, reduction: str, weight: Array | None, name: str,
+          **params: Any) -> Array | None:
+    """The backend's fused kernel for the whole loss and its reduction, or None.
+
+    Used before a loss computes its array-API formula: without per-item weights and with
+    arrays of one shape, a framework with a native kernel for ``kind`` (torch's
+    ``F.mse_loss``, ...) computes the loss and the reduction in one call.
+    """
+    if weight is not None:
+        return None
+    check_reduction(name, reduction)
+    shape = arrays[0].shape
+    if any(a.shape != shape for a in arrays[1:]):
+        return None
+    return B.fused_loss(kind, *arrays, reduction=reduction, **params)
 
 
 # -- reduction -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from . import catalog
-from ._api import check_int, check_range, check_values, loss, pair, reduce
+from ._api import check_int, check_range, check_values, fused, loss, pair, reduce
 
 __all__ = [
     "mae",
@@ -59,6 +59,9 @@ def mae(pred, target, *, reduction="mean", weight=None):
         1.5
     """
     B, pred, target = pair("mae", pred, target)
+    out = fused(B, "mae", pred, target, reduction=reduction, weight=weight, name="mae")
+    if out is not None:
+        return out
     return reduce(B, B.abs(pred - target), reduction, weight, "mae")
 
 
@@ -83,6 +86,9 @@ def mse(pred, target, *, reduction="mean", weight=None):
         2.5
     """
     B, pred, target = pair("mse", pred, target)
+    out = fused(B, "mse", pred, target, reduction=reduction, weight=weight, name="mse")
+    if out is not None:
+        return out
     r = pred - target
     return reduce(B, r * r, reduction, weight, "mse")
 
@@ -199,6 +205,9 @@ def huber(pred, target, *, delta=1.0, reduction="mean", weight=None):
     """
     check_range("huber", "delta", delta, 0.0, lo_open=True)
     B, pred, target = pair("huber", pred, target)
+    out = fused(B, "huber", pred, target, reduction=reduction, weight=weight, name="huber", delta=delta)
+    if out is not None:
+        return out
     r = pred - target
     a = B.abs(r)
     values = B.xp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
@@ -230,6 +239,9 @@ def smooth_l1(pred, target, *, beta=1.0, reduction="mean", weight=None):
     """
     check_range("smooth_l1", "beta", beta, 0.0)
     B, pred, target = pair("smooth_l1", pred, target)
+    out = fused(B, "smooth_l1", pred, target, reduction=reduction, weight=weight, name="smooth_l1", beta=beta)
+    if out is not None:
+        return out
     return reduce(B, _smooth_l1(B, pred - target, beta), reduction, weight, "smooth_l1")
 
 
