@@ -59,6 +59,13 @@ class Backend:
         """|x| with derivative sign(x): 0 at x = 0 on every framework (torch's convention)."""
         return x * self.xp.sign(x)
 
+    def relu(self, x: Array) -> Array:
+        """max(0, x) with gradient 0 at x = 0 on every framework; NaN stays NaN.
+
+        (torch's clamp passes gradient 1 at its bound and JAX's 0.5: ``where`` fixes one rule.)
+        """
+        return self.xp.where(x <= 0, 0.0, x)
+
     def softplus(self, x: Array) -> Array:
         """log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)."""
         xp = self.xp

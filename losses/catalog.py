@@ -118,6 +118,33 @@ def positive_pair(rng: np.random.Generator, shape: tuple[int, ...] = (8, 4), **k
 
 
 # -- D2a margin examples (owned by the D2a work) ------------------------------------------------
+def margin_pair(rng: np.random.Generator, shape: tuple[int, ...] = (8, 2), **kwargs: Any):
+    """``scores`` and a ±1 ``target`` whose margins z = target·scores lie in (k + 0.1, k + 0.9),
+    k = -3..2: spread over (-3, 3) and away from every integer, where the margin losses
+    have their kinks (with the default hyperparameters)."""
+    target = rng.choice([-1.0, 1.0], size=shape)
+    z = rng.integers(-3, 3, size=shape) + rng.uniform(0.1, 0.9, size=shape)
+    return (target * z, target), kwargs
+
+
+def multiclass_scores(rng: np.random.Generator, n: int = 8, k: int = 5, **kwargs: Any):
+    """``scores`` (n, k) and int64 ``labels`` (n,), the true class raised by U(0, 4) so that
+    some rows meet the margin; each row redrawn until its Crammer-Singer margin
+    + max_{j≠y} s_j - s_y is at least 0.1 from 0 and its best rival leads the next by at
+    least 0.1 (away from the kinks)."""
+    margin = kwargs.get("margin", 1.0)
+    labels = rng.integers(0, k, size=n)
+    scores = np.empty((n, k))
+    for i in range(n):
+        while True:
+            s = rng.normal(size=k)
+            s[labels[i]] += rng.uniform(0.0, 4.0)
+            rivals = np.sort(np.delete(s, labels[i]))
+            if abs(margin + rivals[-1] - s[labels[i]]) >= 0.1 and rivals[-1] - rivals[-2] >= 0.1:
+                break
+        scores[i] = s
+    return (scores, labels), kwargs
+
 
 # -- end D2a ---------------------------------------------------------------------------------------
 
@@ -126,5 +153,48 @@ def positive_pair(rng: np.random.Generator, shape: tuple[int, ...] = (8, 4), **k
 # -- end D2b ---------------------------------------------------------------------------------------
 
 # -- D2c overlap examples (owned by the D2c work) ----------------------------------------------
+def _softmax_np(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def overlap_pair(rng: np.random.Generator, shape: tuple[int, ...] = (6, 4, 4, 3), **kwargs: Any):
+    """``probs`` (a softmax over the last, class axis, so strictly inside (0, 1)) and a one-hot
+    ``target`` of ``shape`` (N, H, W, C); every overlap loss is smooth there."""
+    probs = _softmax_np(rng.normal(size=shape))
+    target = np.eye(shape[-1])[rng.integers(0, shape[-1], size=shape[:-1])]
+    return (probs, target), kwargs
+
+
+def _min_gap(errors: np.ndarray) -> float:
+    """The smallest distance between two errors of one row (last axis)."""
+    return float(np.diff(np.sort(errors, axis=-1), axis=-1).min())
+
+
+def lovasz_softmax_example(rng: np.random.Generator, shape: tuple[int, ...] = (6, 4, 4, 4), **kwargs: Any):
+    """``probs`` (N, H, W, C) and int64 ``labels`` (N, H, W) drawn from the first C - 1 classes,
+    so the last class is absent (skipped by ``classes="present"``); redrawn until the errors
+    |onehot - p| of each class are at least 1e-5 apart over the batch, so that the sort order
+    is unique and finite differences (h = 1e-6) never cross a tie."""
+    c = shape[-1]
+    while True:
+        probs = _softmax_np(2.0 * rng.normal(size=shape))
+        labels = rng.integers(0, c - 1, size=shape[:-1])
+        errors = np.abs(np.eye(c)[labels] - probs).reshape(-1, c).T
+        if _min_gap(errors) >= 1e-5:
+            return (probs, labels), kwargs
+
+
+def lovasz_hinge_example(rng: np.random.Generator, shape: tuple[int, ...] = (6, 4, 4), **kwargs: Any):
+    """``logits`` (N, H, W) and a 0/1 float ``target``; redrawn until the hinge errors
+    1 - logits·(2t - 1) of each sample are at least 1e-5 apart and 1e-3 away from 0 (the
+    kink of the relu)."""
+    while True:
+        logits = 1.5 * rng.normal(size=shape)
+        target = rng.integers(0, 2, size=shape).astype(np.float64)
+        errors = (1.0 - logits * (2.0 * target - 1.0)).reshape(shape[0], -1)
+        if _min_gap(errors) >= 1e-5 and np.abs(errors).min() >= 1e-3:
+            return (logits, target), kwargs
+
 
 # -- end D2c ---------------------------------------------------------------------------------------
