@@ -43,7 +43,7 @@ def name_of(x: Any) -> str | None:
     t = type(x)
     name = _by_type.get(t)
     if name is None:
-        if isinstance(x, _SKIP):
+        if t in _SKIP:  # exact types: np.float64 subclasses float but is a NumPy array scalar
             return None
         root = t.__module__.partition(".")[0]
         name = _MODULE_TO_BACKEND.get(root)

@@ -154,11 +154,9 @@ class Backend:
     def median(self, x: Array, axis: int = -1) -> Array:
         """Median along ``axis``; an even count gives the mean of the two middle values."""
         xp = self.xp
-        s = self.sort(x, axis=axis)
-        n = x.shape[axis]
-        lo = xp.take(s, xp.asarray([(n - 1) // 2], device=self.device(x)), axis=axis)
-        hi = xp.take(s, xp.asarray([n // 2], device=self.device(x)), axis=axis)
-        return xp.squeeze((lo + hi) / 2, axis=axis)
+        s = xp.moveaxis(self.sort(x, axis=axis), axis, -1)
+        n = s.shape[-1]
+        return (s[..., (n - 1) // 2] + s[..., n // 2]) / 2
 
     # -- autodiff and control flow -------------------------------------------------
     def stop_gradient(self, x: Array) -> Array:

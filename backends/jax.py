@@ -23,7 +23,9 @@ class JaxBackend(Backend):
         return all(d.platform == "cpu" for d in x.devices())
 
     def device(self, x):
-        return None if self.is_traced(x) else x.device
+        """None: new arrays stay uncommitted, so JAX places them with the inputs they meet
+        (one device, a sharding, or a trace) instead of pinning them to one device."""
+        return None
 
     def asarray(self, value, like, dtype=None):
         return self.xp.asarray(value, dtype=like.dtype if dtype is None else dtype)

@@ -76,7 +76,13 @@ class TorchBackend(Backend):
         return dtype.is_floating_point
 
     def is_traced(self, x):
-        return self._torch.compiler.is_compiling()
+        """Compiling, or a torch.func transform (grad, vmap) wraps ``x``: no data to read."""
+        functorch = self._torch._C._functorch
+        return (
+            self._torch.compiler.is_compiling()
+            or functorch.peek_interpreter_stack() is not None  # inside a transform: any tensor
+            or functorch.is_functorch_wrapped_tensor(x)
+        )
 
     def is_host(self, x):
         return x.device.type == "cpu"
@@ -85,7 +91,11 @@ class TorchBackend(Backend):
         return x.detach().numpy()
 
     def asarray(self, value, like, dtype=None):
-        return self._torch.as_tensor(value, dtype=like.dtype if dtype is None else dtype, device=like.device)
+        dtype = like.dtype if dtype is None else dtype
+        if isinstance(value, (int, float, bool)):
+            # torch.full writes on the device; as_tensor of host data would be a blocking copy
+            return self._torch.full((), value, dtype=dtype, device=like.device)
+        return self._torch.as_tensor(value, dtype=dtype, device=like.device)
 
     def abs(self, x):
         return self._torch.abs(x)

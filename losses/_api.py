@@ -11,6 +11,7 @@ arrays that hold data (NumPy, array-api-strict, CPU tensors, JAX on CPU), never 
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,7 +83,9 @@ def check_range(
     """ValueError unless ``value`` lies in the interval (bounds closed unless ``*_open``)."""
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except Exception:
+        if hasattr(value, "shape"):  # an array, or a traced value that cannot be read
+            raise TypeError(f"{name}: {arg} must be a static Python number, got a {type(value).__name__}") from None
         raise TypeError(f"{name}: {arg} must be a real number, got {value!r}") from None
     below = v <= lo if lo_open else v < lo
     above = v >= hi if hi_open else v > hi
@@ -93,11 +96,26 @@ def check_range(
 
 
 def check_int(name: str, arg: str, value: Any, lo: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name}: {arg} must be an integer, got {value!r}")
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: {arg} must be an integer, got {value!r}") from None
     if value < lo:
         raise ValueError(f"{name}: {arg} must be >= {lo}, got {value!r}")
     return value
+
+
+def check_axes(name: str, arg: str, axis: Any, ndim: int) -> tuple[int, ...] | None:
+    """``axis`` (None, an int or a tuple of ints) normalised to a tuple, or None for all axes."""
+    if axis is None:
+        return None
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    out = tuple(check_axis(name, arg, a, ndim) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: {arg}={axis!r} repeats an axis")
+    return out
 
 
 def check_axis(name: str, arg: str, axis: int, ndim: int) -> int:
@@ -132,6 +150,14 @@ def broadcast_shapes(name: str, **shapes: tuple[int, ...]) -> tuple[int, ...]:
         out = merged
         seen.append(arg)
     return tuple(out)
+
+
+def same_framework(B: Any, name: str, **arrays: Any) -> None:
+    """TypeError naming the argument when an array is not of backend ``B``'s framework."""
+    for arg, x in arrays.items():
+        other = backends.name_of(x)
+        if other is not None and other != B.name:
+            raise TypeError(f"{name}: {arg} is a {other} array, the other inputs are {B.name} arrays")
 
 
 def same_shape(name: str, **arrays: Array) -> tuple[int, ...]:
@@ -216,7 +242,10 @@ def reduce(B: Any, values: Array, reduction: str, weight: Array | None, name: st
     if not hasattr(weight, "shape"):
         weight = B.asarray(weight, values)
     else:
+        same_framework(B, name, weight=weight)
         (weight,) = floating(B, name, weight=weight)
+        if weight.dtype != values.dtype:
+            weight = xp.astype(weight, values.dtype)  # the result keeps the inputs' dtype
     broadcast_shapes(name, losses=tuple(values.shape), weight=tuple(weight.shape))
     weighted = values * weight
     if tuple(weighted.shape) != tuple(values.shape):
@@ -234,8 +263,11 @@ def reduce(B: Any, values: Array, reduction: str, weight: Array | None, name: st
 
 def pair(name: str, pred: Array, target: Array, names: tuple[str, str] = ("pred", "target")):
     """``(B, pred, target)``: the backend, both arrays in one floating dtype, shapes checked."""
-    B = backends.get(pred, target)
     a, b = names
+    for arg, x in ((a, pred), (b, target)):
+        if not hasattr(x, "shape"):
+            raise TypeError(f"{name}: {arg} must be an array, got {type(x).__name__}")
+    B = backends.get(pred, target)
     broadcast_shapes(name, **{a: tuple(pred.shape), b: tuple(target.shape)})
     pred, target = floating(B, name, **{a: pred, b: target})
     return B, pred, target

@@ -9,7 +9,17 @@ from __future__ import annotations
 import math
 
 from . import catalog
-from ._api import check_int, check_range, check_values, fused, loss, pair, reduce
+from ._api import (
+    check_axes,
+    check_int,
+    check_range,
+    check_values,
+    fused,
+    loss,
+    pair,
+    reduce,
+    same_framework,
+)
 
 __all__ = [
     "mae",
@@ -93,9 +103,11 @@ def mse(pred, target, *, reduction="mean", weight=None):
     return reduce(B, r * r, reduction, weight, "mse")
 
 
-def _root_mean(B, sq, axis):
-    xp = B.xp
-    return B.safe_sqrt(xp.mean(sq) if axis is None else xp.mean(sq, axis=axis))
+def _root_mean(B, sq, axis, name):
+    axes = check_axes(name, "axis", axis, sq.ndim)
+    if axes == ():
+        return B.safe_sqrt(sq)
+    return B.safe_sqrt(B.xp.mean(sq) if axes is None else B.xp.mean(sq, axis=axes))
 
 
 @loss(family="D1a", example=catalog.regression_pair, summary="root mean squared error over axis")
@@ -124,7 +136,7 @@ def rmse(pred, target, *, axis=None, reduction="mean", weight=None):
     """
     B, pred, target = pair("rmse", pred, target)
     r = pred - target
-    return reduce(B, _root_mean(B, r * r, axis), reduction, weight, "rmse")
+    return reduce(B, _root_mean(B, r * r, axis, "rmse"), reduction, weight, "rmse")
 
 
 @loss(family="D1a", example=catalog.positive_pair, summary="root mean squared log error")
@@ -152,7 +164,7 @@ def rmsle(pred, target, *, axis=None, reduction="mean", weight=None):
     check_values(B, "rmsle", "pred", pred, lambda v: v > -1, "> -1")
     check_values(B, "rmsle", "target", target, lambda v: v > -1, "> -1")
     d = B.xp.log1p(pred) - B.xp.log1p(target)
-    return reduce(B, _root_mean(B, d * d, axis), reduction, weight, "rmsle")
+    return reduce(B, _root_mean(B, d * d, axis, "rmsle"), reduction, weight, "rmsle")
 
 
 @loss(family="D1a", example=catalog.regression_pair, summary="log(cosh r), overflow-free")
@@ -204,6 +216,7 @@ def huber(pred, target, *, delta=1.0, reduction="mean", weight=None):
         2.625
     """
     check_range("huber", "delta", delta, 0.0, lo_open=True)
+    delta = float(delta)
     B, pred, target = pair("huber", pred, target)
     out = fused(B, "huber", pred, target, reduction=reduction, weight=weight, name="huber", delta=delta)
     if out is not None:
@@ -238,6 +251,7 @@ def smooth_l1(pred, target, *, beta=1.0, reduction="mean", weight=None):
         2.625
     """
     check_range("smooth_l1", "beta", beta, 0.0)
+    beta = float(beta)
     B, pred, target = pair("smooth_l1", pred, target)
     out = fused(B, "smooth_l1", pred, target, reduction=reduction, weight=weight, name="smooth_l1", beta=beta)
     if out is not None:
@@ -303,13 +317,32 @@ def balanced_l1(pred, target, *, alpha=0.5, gamma=1.5, beta=1.0, reduction="mean
     check_range("balanced_l1", "alpha", alpha, 0.0, lo_open=True)
     check_range("balanced_l1", "gamma", gamma, 0.0, lo_open=True)
     check_range("balanced_l1", "beta", beta, 0.0, lo_open=True)
+    try:
+        b = math.exp(gamma / alpha) - 1.0
+    except OverflowError:
+        raise ValueError(f"balanced_l1: gamma / alpha = {gamma / alpha:g} is too large (e^(gamma/alpha) overflows)") from None
     B, pred, target = pair("balanced_l1", pred, target)
     xp = B.xp
-    b = math.exp(gamma / alpha) - 1.0
     x = B.abs(pred - target)
     inlier = alpha / b * (b * x + 1.0) * xp.log1p(b * x / beta) - alpha * x
     outlier = gamma * x + (gamma / b - alpha * beta)
     return reduce(B, xp.where(x < beta, inlier, outlier), reduction, weight, "balanced_l1")
+
+
+def _state(B, name, state, **shapes):
+    """The state's arrays in the order of ``shapes``, checked for keys, framework and shape."""
+    if not isinstance(state, dict) or set(state) != set(shapes):
+        raise ValueError(f"{name}: state must be a dict with keys {sorted(shapes)} (or None to start)")
+    out = []
+    for key, shape in shapes.items():
+        same_framework(B, name, **{f"state[{key!r}]": state[key]})
+        if tuple(state[key].shape) != shape:
+            raise ValueError(
+                f"{name}: state[{key!r}] has shape {tuple(state[key].shape)}, expected {shape} "
+                "(was the state made with other arguments?)"
+            )
+        out.append(state[key])
+    return out
 
 
 @loss(family="D1a", example=lambda rng: catalog.regression_pair(rng, k=3, interval=2), stateful=True,
@@ -346,8 +379,8 @@ def dynamic_smooth_l1(pred, target, *, state=None, k=10, interval=100, initial_b
         (0.5, 1.0)
     """
     name = "dynamic_smooth_l1"
-    check_int(name, "k", k)
-    check_int(name, "interval", interval)
+    k = check_int(name, "k", k)
+    interval = check_int(name, "interval", interval)
     check_range(name, "initial_beta", initial_beta, 0.0)
     B, pred, target = pair(name, pred, target)
     xp = B.xp
@@ -357,7 +390,9 @@ def dynamic_smooth_l1(pred, target, *, state=None, k=10, interval=100, initial_b
             "records": xp.zeros((interval,), dtype=pred.dtype, device=B.device(pred)),
             "count": B.asarray(0, pred, xp.int32),
         }
-    beta, records, count = state["beta"], state["records"], state["count"]
+    beta, records, count = _state(B, name, state, beta=(), records=(interval,), count=())
+    if target.ndim and target.shape[0] == 0:
+        raise ValueError(f"{name}: the batch is empty (no item to take the k-th smallest of)")
     value = reduce(B, _smooth_l1(B, pred - target, beta), reduction, weight, name)
 
     t = B.stop_gradient(B.abs(target))
@@ -419,15 +454,17 @@ def self_adjusting_smooth_l1(pred, target, *, state=None, momentum=0.1, beta_max
             "running_mean": xp.full((features,), beta_max, dtype=r.dtype, device=B.device(r)),
             "running_var": xp.zeros((features,), dtype=r.dtype, device=B.device(r)),
         }
-    mean, var = state["running_mean"], state["running_var"]
+    mean, var = _state(B, name, state, running_mean=(features,), running_var=(features,))
     a = xp.reshape(B.stop_gradient(B.abs(r)), (-1, features))
     n = a.shape[0]
     if n > 1:
         batch_mean = xp.mean(a, axis=0)
         centred = a - batch_mean
         batch_var = xp.sum(centred * centred, axis=0) / (n - 1)
-        mean = (1.0 - momentum) * mean + momentum * batch_mean
-        var = (1.0 - momentum) * var + momentum * batch_var
+        # a batch with a NaN or infinity leaves the statistics as they are (RetinaMask does too)
+        ok = xp.all(xp.isfinite(batch_var))
+        mean = xp.where(ok, (1.0 - momentum) * mean + momentum * batch_mean, mean)
+        var = xp.where(ok, (1.0 - momentum) * var + momentum * batch_var, var)
     beta = B.stop_gradient(xp.clip(mean - var, min=1e-3, max=beta_max))
     value = reduce(B, _smooth_l1(B, r, beta), reduction, weight, name)
     return value, {"running_mean": mean, "running_var": var}

@@ -41,11 +41,15 @@ def _torch_value_and_grad(fn, pred, target, **kw):
     ],
 )
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_torch_functional_peers(data, ours, peer, kw, peer_kw, reduction):
+@pytest.mark.parametrize("path", ["fused", "formula"])
+def test_torch_functional_peers(data, ours, peer, kw, peer_kw, reduction, path):
+    """Both torch paths: the fused kernel, and the array-API formula (forced by a weight of 1)."""
     require("torch")
     import torch.nn.functional as F
 
     pred, target = data
+    if path == "formula":
+        kw = dict(kw, weight=1.0)
     ours_v, ours_g = _torch_value_and_grad(getattr(losses, ours), pred, target, reduction=reduction, **kw)
     peer_v, peer_g = _torch_value_and_grad(getattr(F, peer), pred, target, reduction=reduction, **peer_kw)
     assert ours_v == pytest.approx(peer_v, rel=1e-12)
@@ -353,3 +357,143 @@ def test_mixed_namespaces_raise():
 
     with pytest.raises(TypeError, match="two frameworks.*jax and numpy"):
         losses.huber(jnp.ones(3), np.zeros(3))
+
+
+# -- found in review: framework mixing, numpy scalars, axes, state checks, transforms ----------------
+def test_formula_path_matches_peer_on_numpy(data):
+    """The array-API formula on NumPy against torch's kernels (the fused path is torch's own)."""
+    require("torch")
+    import torch
+    import torch.nn.functional as F
+
+    pred, target = data
+    tp, tt = torch.tensor(pred), torch.tensor(target)
+    for ours, peer, kw in [("mae", F.l1_loss, {}), ("mse", F.mse_loss, {}), ("huber", F.huber_loss, {"delta": 0.7}),
+                           ("smooth_l1", F.smooth_l1_loss, {"beta": 0.7}), ("smooth_l1", F.smooth_l1_loss, {"beta": 0.0})]:
+        assert float(getattr(losses, ours)(pred, target, **kw)) == pytest.approx(float(peer(tp, tt, **kw)), rel=1e-12)
+
+
+def test_weight_or_state_from_another_framework_raises():
+    require("torch")
+    import torch
+
+    p, t = torch.ones(4, 3), torch.zeros(4, 3)
+    with pytest.raises(TypeError, match="mse: weight is a numpy array, the other inputs are torch arrays"):
+        losses.mse(p, t, weight=np.ones((4, 3)))
+    with pytest.raises(TypeError, match="mse: weight is a torch array"):
+        losses.mse(np.ones((4, 3)), np.zeros((4, 3)), weight=torch.ones(4, 3))
+    _, state = losses.dynamic_smooth_l1(np.ones((4, 3)), np.zeros((4, 3)))
+    with pytest.raises(TypeError, match="dynamic_smooth_l1: state\\['beta'\\] is a numpy array"):
+        losses.dynamic_smooth_l1(p, t, state=state)
+
+
+def test_numpy_scalar_hyperparameters(backend, to):
+    p, t = to(np.array([0.2, 3.0])), to(np.zeros(2))
+    got = _check.to_numpy(losses.smooth_l1(p, t, beta=np.float64(0.5), reduction="sum"))
+    assert float(got) == pytest.approx(0.5 * 0.04 / 0.5 + 3.0 - 0.25)
+    assert float(_check.to_numpy(losses.huber(p, t, delta=np.float32(1.0), reduction="sum"))) == pytest.approx(0.02 + 2.5)
+    _, state = losses.dynamic_smooth_l1(to(np.ones((3, 2))), to(np.zeros((3, 2))), k=np.int64(2), interval=np.int64(1))
+    assert float(_check.to_numpy(state["beta"])) == 0.0
+
+
+def test_numpy_scalar_next_to_torch_is_two_frameworks():
+    require("torch")
+    import torch
+
+    with pytest.raises(TypeError, match="torch and numpy"):
+        losses.mse(torch.ones(3), np.float64(0.0))
+    with pytest.raises(TypeError, match="mse: target must be an array, got float"):
+        losses.mse(torch.ones(3), 0.0)
+
+
+def test_float64_weight_keeps_float32_result(backend, to):
+    out = losses.mse(to(np.ones((4, 3)), "float32"), to(np.zeros((4, 3)), "float32"), weight=to(np.ones((4, 3))))
+    assert str(out.dtype).endswith("float32")
+
+
+def test_rmse_axis_checked_and_empty_tuple_is_elementwise(backend, to):
+    p, t = to(np.array([3.0, -4.0])), to(np.zeros(2))
+    with pytest.raises(ValueError, match="rmse: axis=5 is out of range"):
+        losses.rmse(p, t, axis=5)
+    with pytest.raises(TypeError, match="rmse: axis must be an integer"):
+        losses.rmse(p, t, axis=1.0)
+    with pytest.raises(ValueError, match="rmse: axis=.* repeats an axis"):
+        losses.rmse(p, t, axis=(0, -1))
+    assert float(_check.to_numpy(losses.rmse(p, t, axis=()))) == 3.5  # mean of |r|
+    assert float(_check.to_numpy(losses.rmse(p, t, axis=(0,)))) == pytest.approx(math.sqrt(12.5))
+
+
+def test_self_adjusting_skips_a_batch_with_nan(backend, to):
+    ref = RetinaMaskAdjust(2)
+    bad = np.array([[np.nan, 1.0], [0.0, 1.0]])
+    with np.errstate(invalid="ignore"):
+        _, state = losses.self_adjusting_smooth_l1(to(bad), to(np.zeros((2, 2))))
+    np.testing.assert_allclose(_check.to_numpy(state["running_mean"]), [1 / 9, 1 / 9])
+    good = np.array([[0.1, 0.3], [0.2, 0.1], [0.0, 0.05]])
+    out, state = losses.self_adjusting_smooth_l1(to(good), to(np.zeros((3, 2))), state=state)
+    assert float(_check.to_numpy(out)) == pytest.approx(ref(good, np.zeros((3, 2))), rel=1e-12)
+
+
+def test_state_made_with_other_arguments_raises():
+    _, state = losses.dynamic_smooth_l1(np.ones((4, 2)), np.zeros((4, 2)), interval=1)
+    with pytest.raises(ValueError, match=r"dynamic_smooth_l1: state\['records'\] has shape \(1,\), expected \(4,\)"):
+        losses.dynamic_smooth_l1(np.ones((4, 2)), np.zeros((4, 2)), state=state, interval=4)
+    _, state = losses.self_adjusting_smooth_l1(np.ones((4, 2)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="running_mean'\\] has shape \\(2,\\), expected \\(3,\\)"):
+        losses.self_adjusting_smooth_l1(np.ones((4, 3)), np.zeros((4, 3)), state=state)
+    with pytest.raises(ValueError, match="state must be a dict with keys"):
+        losses.self_adjusting_smooth_l1(np.ones((4, 3)), np.zeros((4, 3)), state={"mean": np.zeros(3)})
+    with pytest.raises(ValueError, match="dynamic_smooth_l1: the batch is empty"):
+        losses.dynamic_smooth_l1(np.ones((0, 2)), np.zeros((0, 2)))
+
+
+def test_balanced_l1_overflowing_ratio_is_a_value_error():
+    with pytest.raises(ValueError, match="balanced_l1: gamma / alpha = 1000 is too large"):
+        losses.balanced_l1(np.ones(2), np.zeros(2), alpha=0.001, gamma=1.0)
+
+
+def test_traced_hyperparameter_names_the_argument():
+    require("jax")
+    import jax
+
+    x = _check.convert(np.ones(3), "jax")
+    with pytest.raises(TypeError, match="huber: delta must be a static Python number"):
+        jax.jit(lambda d: losses.huber(x, x * 0, delta=d))(1.0)
+
+
+def test_value_checks_skip_torch_func_transforms():
+    require("torch")
+    import torch
+
+    p, t = torch.tensor([[0.5, 1.0], [2.0, 0.1]], dtype=torch.float64), torch.zeros(2, 2, dtype=torch.float64)
+    g = torch.func.grad(lambda x: losses.rmsle(x, t))(p)
+    pr = p.clone().requires_grad_(True)
+    (g_ref,) = torch.autograd.grad(losses.rmsle(pr, t), pr)
+    torch.testing.assert_close(g, g_ref)
+    batched = torch.func.vmap(lambda a, b: losses.rmsle(a, b))(p, t)
+    torch.testing.assert_close(batched, torch.stack([losses.rmsle(p[i], t[i]) for i in range(2)]))
+
+
+def test_stateful_losses_on_sharded_jax_arrays():
+    """Several JAX devices (forced on the CPU): the state follows JAX's placement, no error."""
+    require("jax")
+    import subprocess
+    import sys
+
+    code = """
+import os
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+import jax, jax.numpy as jnp, numpy as np, losses
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+mesh = Mesh(np.array(jax.devices()), ("b",))
+put = lambda a: jax.device_put(jnp.asarray(a), NamedSharding(mesh, P("b")))
+p, t = put(np.linspace(0, 1, 24).reshape(8, 3)), put(np.zeros((8, 3)))
+l1, s1 = losses.self_adjusting_smooth_l1(p, t)
+l2, s2 = losses.dynamic_smooth_l1(p, t, interval=4)
+l3, s3 = losses.self_adjusting_smooth_l1(np.asarray(p), np.asarray(t))
+assert abs(float(l1) - float(l3)) < 1e-6, (l1, l3)
+print("ok", len(jax.devices()))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["ok", "2"]
