@@ -78,6 +78,17 @@ class Backend:
     def sigmoid(self, x: Array) -> Array:
         return self.xp.exp(self.log_sigmoid(x))
 
+    def clamped_log(self, x: Array, floor: float = -100.0) -> Array:
+        """max(log x, floor) of x ≥ 0 (log 0 = floor, as torch's binary_cross_entropy clamps it),
+        with a finite gradient: 0 where the floor applies."""
+        xp = self.xp
+        pos = x > 0
+        return xp.where(pos, xp.clip(xp.log(xp.where(pos, x, 1.0)), min=floor), floor)
+
+    def cumsum(self, x: Array, axis: int = -1) -> Array:
+        """Inclusive cumulative sum along ``axis``."""
+        return self.xp.cumulative_sum(x, axis=axis)
+
     def xlogy(self, x: Array, y: Array) -> Array:
         """x·log(y) with 0·log(0) = 0 and a finite gradient there."""
         xp = self.xp

@@ -48,6 +48,9 @@ class JaxBackend(Backend):
     def softmax(self, x, axis=-1):
         return self._jax.nn.softmax(x, axis=axis)
 
+    def cumsum(self, x, axis=-1):
+        return self.xp.cumsum(x, axis=axis)
+
     def stop_gradient(self, x):
         return self._jax.lax.stop_gradient(x)
 

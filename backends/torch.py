@@ -119,7 +119,14 @@ class TorchBackend(Backend):
         return self._torch.softmax(x, dim=axis)
 
     def take_along_axis(self, x, indices, axis=-1):
+        if indices.dtype != self._torch.int64:
+            indices = indices.long()  # torch indexes with int64 only; int32 labels are common
+        if indices.ndim == x.ndim:
+            return self._torch.gather(x, axis, indices)  # take_along_dim adds a remainder pass
         return self._torch.take_along_dim(x, indices, dim=axis)
+
+    def cumsum(self, x, axis=-1):
+        return self._torch.cumsum(x, dim=axis)
 
     def softmax_cross_entropy(self, logits, labels, axis=-1):
         axis %= logits.ndim

@@ -149,6 +149,38 @@ def multiclass_scores(rng: np.random.Generator, n: int = 8, k: int = 5, **kwargs
 # -- end D2a ---------------------------------------------------------------------------------------
 
 # -- D2b probabilistic examples (owned by the D2b work) ----------------------------------------
+def class_logits(rng: np.random.Generator, n: int = 8, k: int = 5, **kwargs: Any):
+    """``logits`` (n, k) spread over about ±3 and int64 ``labels`` (n,) in [0, k)."""
+    return (rng.normal(scale=1.5, size=(n, k)), rng.integers(0, k, size=n)), kwargs
+
+
+def binary_logits(rng: np.random.Generator, shape: tuple[int, ...] = (8, 3), **kwargs: Any):
+    """``logits`` of ``shape`` spread over about ±4 and a 0/1 float ``target`` of that shape."""
+    return (rng.normal(scale=2.0, size=shape), rng.integers(0, 2, size=shape).astype(np.float64)), kwargs
+
+
+def ghm_logits(rng: np.random.Generator, shape: tuple[int, ...] = (8, 3), bins: int = 10,
+               momentum: float = 0.75, **kwargs: Any):
+    """``logits`` and a 0/1 ``target`` whose gradient norms g = |σ(x) - t| lie at least 0.2 bin
+    widths inside their bin (finite differences never cross an edge), with ``momentum`` and a
+    previous ``state`` of positive accumulated counts, so the momentum update is exercised."""
+    target = rng.integers(0, 2, size=shape).astype(np.float64)
+    which = rng.integers(0, bins, size=shape)
+    g = (which + rng.uniform(0.2, 0.8, size=shape)) / bins
+    x = np.log(g) - np.log1p(-g)  # σ(x) = g
+    logits = np.where(target == 1, -x, x)  # |σ(x) - t| = g either way
+    state = {"acc_sum": rng.uniform(0.5, 6.0, size=bins)}
+    return (logits, target), {"bins": bins, "momentum": momentum, "state": state, **kwargs}
+
+
+def distributions(rng: np.random.Generator, n: int = 8, k: int = 5, **kwargs: Any):
+    """Two batches of strictly positive probability vectors ``p``, ``q`` (n, k) (softmaxes)."""
+    def softmax(z):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    return (softmax(rng.normal(size=(n, k))), softmax(rng.normal(size=(n, k)))), kwargs
+
 
 # -- end D2b ---------------------------------------------------------------------------------------
 
