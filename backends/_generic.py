@@ -47,6 +47,11 @@ class Backend:
     def is_floating(self, dtype: Any) -> bool:
         return bool(self.xp.isdtype(dtype, "real floating"))
 
+    def value_range(self, x: Array) -> tuple[Any, Any]:
+        """(min, max) of a host array's values, as NumPy scalars (NaN if any value is NaN)."""
+        v = self.to_host(x)
+        return v.min(), v.max()
+
     def device(self, x: Array) -> Any:
         return getattr(x, "device", None)
 
@@ -152,9 +157,10 @@ class Backend:
     def fused_loss(self, kind: str, *arrays: Array, reduction: str, **params: Any) -> Array | None:
         """A whole loss with its reduction as one native kernel, or None where there is none.
 
-        ``kind`` names the formula (``"mse"``, ``"mae"``, ``"huber"``, ``"smooth_l1"``); the
-        arrays have one shape and dtype and no per-item weight applies. Losses fall back to
-        their array-API formula on None, so a framework without such kernels needs nothing.
+        ``kind`` names the formula: ``"mse"``, ``"mae"``, ``"huber"``, ``"smooth_l1"`` (pred,
+        target of one dtype) or ``"cross_entropy"`` (logits, valid integer labels, ``axis``).
+        No per-item weight applies. Losses fall back to their array-API formula on None, so a
+        framework without such kernels needs nothing.
         """
         return None
 

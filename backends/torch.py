@@ -90,6 +90,12 @@ class TorchBackend(Backend):
     def to_host(self, x):
         return x.detach().numpy()
 
+    def value_range(self, x):
+        if x.dtype == self._torch.bool:
+            x = x.to(self._torch.uint8)
+        low, high = self._torch.aminmax(x.detach())
+        return low.item(), high.item()
+
     def asarray(self, value, like, dtype=None):
         dtype = like.dtype if dtype is None else dtype
         if isinstance(value, (int, float, bool)):
@@ -128,17 +134,19 @@ class TorchBackend(Backend):
     def cumsum(self, x, axis=-1):
         return self._torch.cumsum(x, dim=axis)
 
-    def softmax_cross_entropy(self, logits, labels, axis=-1):
-        axis %= logits.ndim
-        if logits.ndim > 1 and axis != 1:
-            logits = self._torch.movedim(logits, axis, 1)
-        return self._F.cross_entropy(logits, labels.long(), reduction="none")
-
     def bce_with_logits(self, logits, target, pos_weight=None):
         return self._F.binary_cross_entropy_with_logits(logits, target, reduction="none", pos_weight=pos_weight)
 
     def fused_loss(self, kind, *arrays, reduction, **params):
         F = self._F
+        if kind == "cross_entropy":
+            logits, labels = arrays
+            axis = params["axis"] % logits.ndim
+            if logits.ndim > 1 and axis != 1:
+                logits = self._torch.movedim(logits, axis, 1)
+            return F.cross_entropy(logits, labels.long(), reduction=reduction)
+        if arrays[0].shape != arrays[1].shape:
+            return None  # F.*_loss would broadcast with a warning: the formula path does it quietly
         if kind == "mse":
             return F.mse_loss(*arrays, reduction=reduction)
         if kind == "mae":
@@ -148,6 +156,9 @@ class TorchBackend(Backend):
         if kind == "smooth_l1" and not hasattr(params["beta"], "shape"):
             return F.smooth_l1_loss(*arrays, reduction=reduction, beta=params["beta"])
         return None
+
+    def softmax_cross_entropy(self, logits, labels, axis=-1):
+        return self.fused_loss("cross_entropy", logits, labels, reduction="none", axis=axis)
 
     def sort(self, x, axis=-1):
         return self._torch.sort(x, dim=axis).values

@@ -194,14 +194,19 @@ def floating(B: Any, name: str, **arrays: Array) -> list[Array]:
     return [x if x.dtype == target else xp.astype(x, target) for x in arrays.values()]
 
 
+def _readable(B: Any, x: Array) -> bool:
+    """Whether value checks run on ``x`` now (see ``set_value_checks``)."""
+    if _value_checks == "never" or B.is_traced(x):
+        return False
+    return _value_checks == "always" or B.is_host(x)
+
+
 def check_values(B: Any, name: str, arg: str, x: Array, ok: Callable[[Any], Any], what: str) -> None:
     """ValueError "``name``: ``arg`` must be ``what``" when ``ok(host_values)`` is false.
 
     Runs only where reading values is free (see ``set_value_checks``).
     """
-    if _value_checks == "never" or B.is_traced(x):
-        return
-    if _value_checks == "auto" and not B.is_host(x):
+    if not _readable(B, x):
         return
     import numpy as np
 
@@ -209,20 +214,30 @@ def check_values(B: Any, name: str, arg: str, x: Array, ok: Callable[[Any], Any]
         raise ValueError(f"{name}: {arg} must be {what}")
 
 
+def check_value_range(B: Any, name: str, arg: str, x: Array, lo: float, hi: float, what: str) -> None:
+    """ValueError "``name``: ``arg`` must be ``what``" unless every value lies in [lo, hi].
+
+    The cheap form of ``check_values`` for ranges (one min/max pass; NaN fails), with the
+    same rule for when it runs.
+    """
+    if not _readable(B, x) or math.prod(x.shape) == 0:
+        return
+    low, high = B.value_range(x)
+    if not (low >= lo and high <= hi):
+        raise ValueError(f"{name}: {arg} must be {what}")
+
+
 def fused(B: Any, kind: str, *arrays: Array, reduction: str, weight: Array | None, name: str,
           **params: Any) -> Array | None:
     """The backend's fused kernel for the whole loss and its reduction, or None.
 
-    Used before a loss computes its array-API formula: without per-item weights and with
-    arrays of one shape, a framework with a native kernel for ``kind`` (torch's
-    ``F.mse_loss``, ...) computes the loss and the reduction in one call.
+    Used before a loss computes its array-API formula: without per-item weights, a framework
+    with a native kernel for ``kind`` (torch's ``F.mse_loss``, ``F.cross_entropy``, ...)
+    computes the loss and the reduction in one call.
     """
     if weight is not None:
         return None
     check_reduction(name, reduction)
-    shape = arrays[0].shape
-    if any(a.shape != shape for a in arrays[1:]):
-        return None
     return B.fused_loss(kind, *arrays, reduction=reduction, **params)
 
 

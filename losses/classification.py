@@ -28,8 +28,10 @@ from ._api import (
     check_int,
     check_range,
     check_reduction,
+    check_value_range,
     check_values,
     floating,
+    fused,
     loss,
     reduce,
     same_shape,
@@ -68,7 +70,7 @@ def _check_labels(B, name, logits, labels, axis, ignore_index=None):
         )
     k = logits.shape[axis]
     if ignore_index is None:
-        check_values(B, name, "labels", labels, lambda v: (v >= 0) & (v < k), f"integers in [0, {k})")
+        check_value_range(B, name, "labels", labels, 0, k - 1, f"integers in [0, {k})")
     else:
         check_values(
             B, name, "labels", labels, lambda v: ((v >= 0) & (v < k)) | (v == ignore_index),
@@ -154,7 +156,7 @@ def _binary_pair(name, logits, target, others=()):
     if dtype is None:
         raise TypeError(f"{name}: target must be an array, got {type(target).__name__}")
     same_shape(name, logits=logits, target=target)
-    check_values(B, name, "target", target, lambda v: (v >= 0) & (v <= 1), "in [0, 1]")
+    check_value_range(B, name, "target", target, 0.0, 1.0, "in [0, 1]")
     if B.is_floating(dtype):
         logits, target = floating(B, name, logits=logits, target=target)
     elif xp.isdtype(dtype, "integral") or xp.isdtype(dtype, "bool"):
@@ -265,6 +267,9 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
 
     _check_labels(B, name, logits, labels, axis, ignore_index)
     if class_weight is None and label_smoothing == 0.0 and ignore_index is None:
+        out = fused(B, "cross_entropy", logits, labels, reduction=reduction, weight=weight, name=name, axis=axis)
+        if out is not None:
+            return out
         return reduce(B, B.softmax_cross_entropy(logits, labels, axis=axis), reduction, weight, name)
     if ignore_index is not None:
         valid = labels != ignore_index
@@ -367,7 +372,7 @@ def binary_cross_entropy(logits, target, *, pos_weight=None, from_logits=True, r
             (pos_weight,) = floating(B, name, pos_weight=pos_weight)
             if pos_weight.dtype != logits.dtype:
                 pos_weight = xp.astype(pos_weight, logits.dtype)
-            check_values(B, name, "pos_weight", pos_weight, lambda v: v >= 0, ">= 0")
+            check_value_range(B, name, "pos_weight", pos_weight, 0.0, math.inf, ">= 0")
         shape = broadcast_shapes(name, logits=tuple(logits.shape), pos_weight=tuple(pos_weight.shape))
         if shape != tuple(logits.shape):
             raise ValueError(
@@ -377,8 +382,7 @@ def binary_cross_entropy(logits, target, *, pos_weight=None, from_logits=True, r
     if from_logits:
         values = B.bce_with_logits(logits, target, pos_weight)
     else:
-        check_values(B, name, "logits", logits, lambda v: (v >= 0) & (v <= 1),
-                     "probabilities in [0, 1] when from_logits=False")
+        check_value_range(B, name, "logits", logits, 0.0, 1.0, "probabilities in [0, 1] when from_logits=False")
         values = _bce_probabilities(B, logits, target, pos_weight)
     return reduce(B, values, reduction, weight, name)
 
@@ -498,11 +502,11 @@ def softmax_focal(logits, labels, *, axis=-1, alpha=None, gamma=2.0, reduction="
         values = float(alpha) * values
     elif hasattr(alpha, "shape") and alpha.ndim == 0:  # a scalar array (possibly traced)
         (alpha,) = floating(B, name, alpha=alpha)
-        check_values(B, name, "alpha", alpha, lambda v: v >= 0, ">= 0")
+        check_value_range(B, name, "alpha", alpha, 0.0, math.inf, ">= 0")
         values = xp.astype(alpha, values.dtype) * values
     else:
         alpha = _per_class(B, name, "alpha", alpha, logits, logits.shape[axis])
-        check_values(B, name, "alpha", alpha, lambda v: v >= 0, ">= 0")
+        check_value_range(B, name, "alpha", alpha, 0.0, math.inf, ">= 0")
         values = _gather(B, alpha, labels) * values
     return reduce(B, values, reduction, weight, name)
 
@@ -711,8 +715,8 @@ def kl_divergence(p, q, *, axis=-1, log_input=False, reduction="mean", weight=No
         lq = xp.where(live, q, xp.zeros_like(q))
         terms = xp.where(live, xp.exp(lp) * (lp - lq), 0.0)
     else:
-        check_values(B, name, "p", p, lambda v: v >= 0, "non-negative (probabilities)")
-        check_values(B, name, "q", q, lambda v: v >= 0, "non-negative (probabilities)")
+        check_value_range(B, name, "p", p, 0.0, math.inf, "non-negative (probabilities)")
+        check_value_range(B, name, "q", q, 0.0, math.inf, "non-negative (probabilities)")
         live = p > 0
         ps = xp.where(live, p, xp.ones_like(p))
         qs = xp.where(live, q, xp.ones_like(q))

@@ -18,7 +18,16 @@ from __future__ import annotations
 import backends
 
 from . import catalog
-from ._api import check_axis, check_range, check_values, floating, loss, reduce, same_shape
+from ._api import (
+    check_axis,
+    check_range,
+    check_value_range,
+    check_values,
+    floating,
+    loss,
+    reduce,
+    same_shape,
+)
 
 __all__ = [
     "hinge",
@@ -308,7 +317,7 @@ def multiclass_hinge(scores, labels, *, axis=-1, margin=1.0, reduction="mean", w
             f"(the shape of scores {tuple(scores.shape)} without axis {axis})"
         )
     k = scores.shape[axis]
-    check_values(B, name, "labels", labels, lambda v: (v >= 0) & (v < k), f"integers in [0, {k})")
+    check_value_range(B, name, "labels", labels, 0, k - 1, f"integers in [0, {k})")
     is_true = B.one_hot(labels, k, axis=axis, dtype=xp.bool)
     true = xp.sum(xp.where(is_true, scores, 0.0), axis=axis)
     lowest = float(xp.finfo(scores.dtype).min)

@@ -25,7 +25,16 @@ from collections.abc import Sequence
 import backends
 
 from . import catalog
-from ._api import check_axis, check_range, check_values, floating, loss, reduce, same_shape
+from ._api import (
+    check_axis,
+    check_range,
+    check_value_range,
+    check_values,
+    floating,
+    loss,
+    reduce,
+    same_shape,
+)
 
 __all__ = [
     "dice",
@@ -59,7 +68,7 @@ def _class_axis(name, axis, ndim, arg="probs"):
 
 
 def _unit_interval(B, name, arg, x):
-    check_values(B, name, arg, x, lambda v: (v >= 0) & (v <= 1), "in [0, 1]")
+    check_value_range(B, name, arg, x, 0.0, 1.0, "in [0, 1]")
 
 
 def _overlap_inputs(name, probs, target, axis):
@@ -492,8 +501,7 @@ def lovasz_softmax(probs, labels, *, axis=-1, classes="present", ignore_index=No
     classes = _check_classes(name, classes, num_classes, ax)
     _unit_interval(B, name, "probs", probs)
     if ignore_index is None:
-        check_values(B, name, "labels", labels, lambda v: (v >= 0) & (v < num_classes),
-                     f"integers in [0, {num_classes})")
+        check_value_range(B, name, "labels", labels, 0, num_classes - 1, f"integers in [0, {num_classes})")
     else:
         check_values(B, name, "labels", labels, lambda v: ((v >= 0) & (v < num_classes)) | (v == ignore_index),
                      f"integers in [0, {num_classes}) or ignore_index={ignore_index}")

@@ -228,8 +228,9 @@ def _forbidden(name):
 
 
 def test_cross_entropy_fused_path_is_the_softmax_cross_entropy_primitive(monkeypatch):
-    """No class weight, smoothing or ignore_index: exactly B.softmax_cross_entropy + reduce, nothing
-    of the logits' size besides; with the options, no one-hot is ever built."""
+    """No class weight, smoothing or ignore_index: one fused call (F.cross_entropy with the
+    reduction on torch), or B.softmax_cross_entropy + reduce with per-item weights; nothing of
+    the logits' size besides; with the options, no one-hot is ever built."""
     require("torch")
     import torch
     import torch.nn.functional as F
@@ -242,16 +243,27 @@ def test_cross_entropy_fused_path_is_the_softmax_cross_entropy_primitive(monkeyp
     for prim in ("log_softmax", "softmax", "one_hot", "logsumexp", "gather_class", "take_along_axis"):
         monkeypatch.setattr(B, prim, _forbidden(prim))
     calls = []
-    fused = type(B).softmax_cross_entropy
+    fused_loss, per_item = type(B).fused_loss, type(B).softmax_cross_entropy
 
-    def spy(*args, **kwargs):
-        calls.append(args[1].shape)
-        return fused(B, *args, **kwargs)
+    def spy_fused(kind, *args, **kwargs):
+        calls.append((kind, kwargs["reduction"]))
+        return fused_loss(B, kind, *args, **kwargs)
 
-    monkeypatch.setattr(B, "softmax_cross_entropy", spy)
+    def spy_items(*args, **kwargs):
+        calls.append(("per_item", args[1].shape))
+        return per_item(B, *args, **kwargs)
+
+    monkeypatch.setattr(B, "fused_loss", spy_fused)
+    monkeypatch.setattr(B, "softmax_cross_entropy", spy_items)
     got = losses.cross_entropy(x, y)
-    assert calls == [y.shape]
+    assert calls == [("cross_entropy", "mean")]
     assert float(got) == pytest.approx(float(F.cross_entropy(x, y)), rel=1e-14)
+    calls.clear()
+    w = torch.rand(64, dtype=torch.float64)
+    got = losses.cross_entropy(x, y, weight=w)
+    assert calls[0] == ("per_item", y.shape)
+    expected = (F.cross_entropy(x, y, reduction="none") * w).sum() / w.sum()
+    assert float(got) == pytest.approx(float(expected), rel=1e-14)
 
     monkeypatch.undo()
     monkeypatch.setattr(B, "one_hot", _forbidden("one_hot"))
