@@ -8,6 +8,7 @@ Python scalars and ``None`` are skipped; with no array at all, NumPy is used.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from ._generic import Backend
@@ -56,9 +57,29 @@ def name_of(x: Any) -> str | None:
 def _instance(name: str) -> Backend:
     b = _instances.get(name)
     if b is None:
+        if name == "torch" and sys.modules["torch"].compiler.is_compiling():
+            raise RuntimeError(
+                "losses: the torch adapter cannot be built inside torch.compile; import torch "
+                "before losses (or call any loss once eagerly) and compile again"
+            )
         module, cls = BACKENDS[name].split(":")
         b = _instances[name] = getattr(importlib.import_module(module), cls)()
     return b
+
+
+def _prebuild() -> None:
+    """Build the adapters of frameworks that are already imported (never imports one).
+
+    Dynamo cannot trace an adapter's construction, so the torch adapter must exist before a
+    loss is first called inside torch.compile: with ``import torch`` before ``import losses``
+    it does; otherwise any eager call builds it.
+    """
+    for name, module in (("torch", "torch"), ("jax", "jax"), ("cupy", "cupy")):
+        if module in sys.modules:
+            try:
+                _instance(name)
+            except Exception:  # a broken or partial framework install: resolve lazily, as before
+                _instances.pop(name, None)
 
 
 def get(*arrays: Any) -> Backend:
@@ -73,3 +94,43 @@ def get(*arrays: Any) -> Backend:
         elif n != found:
             raise TypeError(f"arrays from two frameworks in one call: {found} and {n}")
     return _instance(found or "numpy")
+
+
+
+class _BuildTorchAdapterAfterImport:
+    """A meta-path finder that builds the torch adapter right after ``import torch``.
+
+    Installed only when ``losses`` is imported before torch, so that a loss whose first call
+    is inside ``torch.compile`` finds its adapter built. It wraps torch's own loader, never
+    imports torch itself, and removes itself after the first import.
+    """
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "torch":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        exec_module = getattr(loader, "exec_module", None)
+        if exec_module is None:
+            return spec
+
+        def exec_then_build(module):
+            exec_module(module)
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+            _prebuild()
+
+        loader.exec_module = exec_then_build
+        return spec
+
+
+_prebuild()
+if "torch" not in sys.modules:
+    sys.meta_path.insert(0, _BuildTorchAdapterAfterImport())

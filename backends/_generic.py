@@ -158,7 +158,8 @@ class Backend:
         """A whole loss with its reduction as one native kernel, or None where there is none.
 
         ``kind`` names the formula: ``"mse"``, ``"mae"``, ``"huber"``, ``"smooth_l1"`` (pred,
-        target of one dtype) or ``"cross_entropy"`` (logits, valid integer labels, ``axis``).
+        target of one dtype), ``"bce_with_logits"`` (logits, target, ``pos_weight`` or None)
+        or ``"cross_entropy"`` (logits, valid integer labels, ``axis``).
         No per-item weight applies. Losses fall back to their array-API formula on None, so a
         framework without such kernels needs nothing.
         """

@@ -147,6 +147,8 @@ class TorchBackend(Backend):
             return F.cross_entropy(logits, labels.long(), reduction=reduction)
         if arrays[0].shape != arrays[1].shape:
             return None  # F.*_loss would broadcast with a warning: the formula path does it quietly
+        if kind == "bce_with_logits":
+            return F.binary_cross_entropy_with_logits(*arrays, reduction=reduction, pos_weight=params["pos_weight"])
         if kind == "mse":
             return F.mse_loss(*arrays, reduction=reduction)
         if kind == "mae":

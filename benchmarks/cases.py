@@ -27,9 +27,11 @@ class Case:
     peers: dict[str, tuple[str, Callable[..., Any]]] = field(default_factory=dict)
     #: True where the loss reads its inputs once (the roofline applies)
     bandwidth_bound: bool = True
+    #: our side when it needs more than ``losses.<loss>(*arrays, **kwargs)``
+    call: Callable[..., Any] | None = None
 
     def ours(self, *arrays: Any) -> Any:
-        out = getattr(losses, self.loss)(*arrays, **self.kwargs)
+        out = self.call(*arrays) if self.call else getattr(losses, self.loss)(*arrays, **self.kwargs)
         return out[0] if isinstance(out, tuple) else out
 
 
@@ -56,6 +58,49 @@ def _binary(size: str, rng: np.random.Generator):
 def _signed(size: str, rng: np.random.Generator):
     n = ELEMENTS[size]
     return rng.normal(size=n).astype(np.float32), rng.choice([-1.0, 1.0], size=n).astype(np.float32)
+
+
+SEG_SHAPE = {"small": (2, 4, 8, 8), "large": (8, 19, 128, 128)}
+
+
+def _seg_probs(size: str, rng: np.random.Generator):
+    """Channels-first probabilities and their one-hot target, as MONAI takes them."""
+    n, c, h, w = SEG_SHAPE[size]
+    logits = rng.normal(size=(n, c, h, w))
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    labels = rng.integers(0, c, size=(n, h, w))
+    return p, np.moveaxis(np.eye(c, dtype=np.float32)[labels], -1, 1)
+
+
+def _seg_logits_labels(size: str, rng: np.random.Generator):
+    n, c, h, w = SEG_SHAPE[size]
+    return rng.normal(size=(n, c, h, w)).astype(np.float32), rng.integers(0, c, size=(n, h, w))
+
+
+def _hinge_maps(size: str, rng: np.random.Generator):
+    n, _, h, w = SEG_SHAPE[size]
+    return rng.normal(size=(n, 1, h, w)).astype(np.float32), rng.integers(0, 2, size=(n, h, w))
+
+
+def _log_distributions(size: str, rng: np.random.Generator):
+    n, k = CE_SHAPE[size]
+    a, b = rng.normal(size=(n, k)), rng.normal(size=(n, k))
+    def logsm(z):
+        return (z - np.log(np.exp(z).sum(axis=-1, keepdims=True))).astype(np.float32)
+    return logsm(a), logsm(b)
+
+
+def _monai(cls: str, **kw: Any):
+    import monai.losses
+
+    return getattr(monai.losses, cls)(**kw)
+
+
+def _kornia():
+    import kornia.losses
+
+    return kornia.losses
 
 
 def _torch_F():
@@ -102,6 +147,25 @@ def cases() -> list[Case]:
         Case("poly1_cross_entropy", _logits_labels, peers={
             "jax": ("optax.poly_loss_cross_entropy", _optax_poly1),
         }),
+        Case("softmax_focal", _logits_labels, peers={
+            "torch": ("kornia.losses.focal_loss", lambda x, y: _kornia().focal_loss(x, y, alpha=None, reduction="mean")),
+        }),
+        Case("kl_divergence", _log_distributions, kwargs={"log_input": True}, peers={
+            "torch": ("F.kl_div(log_target=True, batchmean)",
+                      lambda p, q: _torch_F().kl_div(q, p, log_target=True, reduction="batchmean")),
+        }),
+        Case("dice", _seg_probs, kwargs={"axis": 1}, peers={
+            "torch": ("monai DiceLoss", lambda p, t: _monai("DiceLoss", smooth_nr=1.0, smooth_dr=1.0)(p, t)),
+        }),
+        Case("tversky", _seg_probs, kwargs={"axis": 1}, peers={
+            "torch": ("monai TverskyLoss", lambda p, t: _monai("TverskyLoss", smooth_nr=1.0, smooth_dr=1.0)(p, t)),
+        }),
+        Case("lovasz_softmax", _seg_logits_labels, bandwidth_bound=False,
+             call=lambda x, y: losses.lovasz_softmax(_softmax1(x), y, axis=1, classes="all", per_sample=True),
+             peers={"torch": ("kornia lovasz_softmax_loss", lambda x, y: _kornia().lovasz_softmax_loss(x, y))}),
+        Case("lovasz_hinge", _hinge_maps, bandwidth_bound=False,
+             call=lambda x, y: losses.lovasz_hinge(x[:, 0], y),
+             peers={"torch": ("kornia lovasz_hinge_loss", lambda x, y: _kornia().lovasz_hinge_loss(x, y))}),
         Case("hinge", _signed, peers={"jax": ("optax.hinge_loss", lambda s, t: _optax().hinge_loss(s, t).mean())}),
         Case("multiclass_hinge", _logits_labels, peers={
             "jax": ("optax.multiclass_hinge_loss", lambda s, y: _optax().multiclass_hinge_loss(s, y).mean()),
@@ -122,3 +186,9 @@ def _optax_poly1(x, y):
 
     onehot = jax.nn.one_hot(y, x.shape[-1], dtype=x.dtype)
     return _optax().poly_loss_cross_entropy(x, onehot, epsilon=2.0).mean()
+
+
+def _softmax1(x):
+    import torch
+
+    return torch.softmax(x, dim=1)

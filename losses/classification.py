@@ -259,6 +259,7 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
     if probabilistic:
         if ignore_index is not None:
             raise ValueError(f"{name}: ignore_index applies to integer labels only, not to probabilities")
+        check_value_range(B, name, "labels", labels, 0.0, 1.0, "probabilities in [0, 1]")
         log_p = B.log_softmax(logits, axis=axis)
         q = labels if label_smoothing == 0.0 else (1.0 - label_smoothing) * labels + label_smoothing / k
         if class_weight is not None:
@@ -380,6 +381,10 @@ def binary_cross_entropy(logits, target, *, pos_weight=None, from_logits=True, r
                 f"shape {tuple(logits.shape)}"
             )
     if from_logits:
+        out = fused(B, "bce_with_logits", logits, target, reduction=reduction, weight=weight, name=name,
+                    pos_weight=pos_weight)
+        if out is not None:
+            return out
         values = B.bce_with_logits(logits, target, pos_weight)
     else:
         check_value_range(B, name, "logits", logits, 0.0, 1.0, "probabilities in [0, 1] when from_logits=False")
@@ -604,7 +609,8 @@ def ghm_c(logits, target, *, bins=10, momentum=0.0, state=None, reduction="mean"
         per_item = xp.where(valid[:, 0], per_item, 0.0)
     per_item = B.stop_gradient(xp.reshape(per_item, shape))
     values = per_item * B.bce_with_logits(logits, target)
-    return reduce(B, values, reduction, weight, name), {"acc_sum": acc}
+    # an all-zero weight gives 0 (mmdet's max(#valid, 1)), not 0/0
+    return _safe_mean(B, values, xp.ones_like(values), reduction, weight, name), {"acc_sum": acc}
 
 
 # -- PolyLoss --------------------------------------------------------------------------------------
@@ -651,6 +657,7 @@ def poly1_cross_entropy(logits, labels, *, axis=-1, epsilon=2.0, label_smoothing
     xp = B.xp
     k = logits.shape[axis]
     if probabilistic:
+        check_value_range(B, name, "labels", labels, 0.0, 1.0, "probabilities in [0, 1]")
         log_p = B.log_softmax(logits, axis=axis)
         q = labels if label_smoothing == 0.0 else (1.0 - label_smoothing) * labels + label_smoothing / k
         ce = -xp.sum(q * log_p, axis=axis)
@@ -710,14 +717,14 @@ def kl_divergence(p, q, *, axis=-1, log_input=False, reduction="mean", weight=No
     p, q = floating(B, name, p=p, q=q)
     axis = check_axis(name, "axis", axis, len(shape))
     if log_input:
-        live = p > -xp.inf
+        live = p != -xp.inf  # NaN stays NaN
         lp = xp.where(live, p, xp.zeros_like(p))
         lq = xp.where(live, q, xp.zeros_like(q))
         terms = xp.where(live, xp.exp(lp) * (lp - lq), 0.0)
     else:
         check_value_range(B, name, "p", p, 0.0, math.inf, "non-negative (probabilities)")
         check_value_range(B, name, "q", q, 0.0, math.inf, "non-negative (probabilities)")
-        live = p > 0
+        live = p != 0  # NaN stays NaN
         ps = xp.where(live, p, xp.ones_like(p))
         qs = xp.where(live, q, xp.ones_like(q))
         terms = xp.where(live, ps * (xp.log(ps) - xp.log(qs)), 0.0)

@@ -526,9 +526,11 @@ def lovasz_softmax(probs, labels, *, axis=-1, classes="present", ignore_index=No
         valid = xp.astype(xp.reshape(labels, (n, -1)) != ignore_index, dtype)
         fg = fg * xp.expand_dims(valid, axis=class_axis)
     if isinstance(classes, tuple):
-        idx = xp.asarray(classes, device=B.device(p))
-        p = xp.take(p, idx, axis=class_axis)
-        fg = xp.take(fg, idx, axis=class_axis)
+        # static slices, not an index array (uploading one to a GPU would synchronise)
+        def pick(a):
+            return xp.concat([a[_along(3, class_axis, slice(c, c + 1))] for c in classes], axis=class_axis)
+
+        p, fg = pick(p), pick(fg)
     errors = B.abs(fg - p)
     if ignore_index is not None:
         # ignored items: error 0, so they sort last and add nothing (nor any gradient)

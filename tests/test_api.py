@@ -261,3 +261,19 @@ def test_rel_diff_catches_nan_and_shape():
     assert _check.rel_diff(np.ones(2), np.ones(3)) == float("inf")
     assert _check.rel_diff(np.array([np.inf, 1.0]), np.array([np.inf, 1.0])) == 0.0
     assert _check.rel_diff(np.array([1.1]), np.array([1.0])) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("order", ["torch first", "losses first"])
+def test_first_call_inside_torch_compile(order):
+    """Dynamo cannot trace building the torch adapter: it must exist before the first call."""
+    require("torch")
+    imports = "import torch, losses" if order == "torch first" else "import losses, torch"
+    code = f"""{imports}
+f = torch.compile(lambda p, t: losses.dice(p, t), fullgraph=True, backend="eager")
+p, t = torch.rand(2, 3, 4), torch.rand(2, 3, 4)
+assert abs(float(f(p, t)) - float(losses.dice(p, t))) < 1e-6
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert out.stdout.strip() == "ok"

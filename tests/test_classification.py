@@ -996,3 +996,23 @@ def test_value_checks_do_not_run_under_jit():
     assert out.shape == (2,)
     g = jax.jit(lambda x, y: losses.cross_entropy(x, y, reduction="none"))
     assert np.asarray(g(_jnp(X), _jnp(np.array([0, 7])))).shape == (2,)
+
+
+# -- found in review ------------------------------------------------------------------------------
+def test_ghm_c_all_zero_weight_is_zero_like_mmdet():
+    x, t = np.array([0.3, -1.2, 2.0]), np.array([1.0, 0.0, 1.0])
+    value, _ = losses.ghm_c(x, t, weight=np.zeros(3))
+    assert float(value) == 0.0
+
+
+def test_probability_targets_are_range_checked():
+    with pytest.raises(ValueError, match="poly1_cross_entropy: labels must be probabilities in \\[0, 1\\]"):
+        losses.poly1_cross_entropy(np.zeros((2, 3)), np.full((2, 3), -1.0))
+    with pytest.raises(ValueError, match="cross_entropy: labels must be probabilities in \\[0, 1\\]"):
+        losses.cross_entropy(np.zeros((2, 3)), np.full((2, 3), 2.0))
+
+
+def test_kl_divergence_keeps_nan():
+    with np.errstate(invalid="ignore"):
+        out = losses.kl_divergence(np.array([np.nan, 0.0]), np.log(np.array([0.5, 0.5])), log_input=True)
+    assert np.isnan(float(out))
