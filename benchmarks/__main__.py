@@ -27,22 +27,34 @@ from .cases import Case, cases
 
 
 def _median_ms(fn, sync, repeat: int) -> float:
-    for _ in range(3):
-        sync(fn())
-    times = []
-    inner = 1
-    t0 = time.perf_counter()
-    sync(fn())
-    single = time.perf_counter() - t0
-    if single < 1e-4:  # tiny calls: time batches of calls so the clock's resolution doesn't matter
-        inner = 50
-    for _ in range(repeat):
+    return _median_pair_ms((fn, sync), None, repeat)[0]
+
+
+def _median_pair_ms(a, b, repeat: int) -> tuple[float, float]:
+    """Median ms per call of ``a`` and ``b`` ((fn, sync) pairs), timed in alternating rounds.
+
+    Alternating ours and the peer round by round spreads drifts of the machine (frequency,
+    other load, allocator state) over both instead of charging them to whichever ran first.
+    """
+    runners = [r for r in (a, b) if r is not None]
+    inner = []
+    for fn, sync in runners:
+        for _ in range(3):
+            sync(fn())
         t0 = time.perf_counter()
-        for _ in range(inner):
-            out = fn()
-        sync(out)
-        times.append((time.perf_counter() - t0) / inner)
-    return statistics.median(times) * 1e3
+        sync(fn())
+        # tiny calls: time batches of calls so the clock's resolution does not matter
+        inner.append(50 if time.perf_counter() - t0 < 1e-4 else 1)
+    times: list[list[float]] = [[] for _ in runners]
+    for _ in range(repeat):
+        for k, (fn, sync) in enumerate(runners):
+            t0 = time.perf_counter()
+            for _ in range(inner[k]):
+                out = fn()
+            sync(out)
+            times[k].append((time.perf_counter() - t0) / inner[k])
+    meds = [statistics.median(t) * 1e3 for t in times]
+    return meds[0], (meds[1] if b is not None else float("nan"))
 
 
 # -- torch -------------------------------------------------------------------------------------
@@ -161,8 +173,8 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
                         row = {"loss": case.loss, "size": size, "framework": fw, "mode": mode,
                                "pass": "fwd+bwd" if backward else "fwd", "peer": label}
                         try:
-                            ours = _median_ms(*runner(case, arrays, case.ours, mode, backward), repeat)
-                            theirs = _median_ms(*runner(case, arrays, peer, mode, backward), repeat)
+                            ours, theirs = _median_pair_ms(runner(case, arrays, case.ours, mode, backward),
+                                                           runner(case, arrays, peer, mode, backward), repeat)
                         except Exception as exc:  # a peer not installed, or a failure: reported
                             row["error"] = f"{type(exc).__name__}: {exc}"[:120]
                             rows.append(row)
@@ -179,12 +191,54 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
     return rows, bandwidth
 
 
+def target(r: dict[str, Any]) -> tuple[str, bool] | None:
+    """The issue's target for a row and whether it is met (None where no target applies).
+
+    compiled/jit, large: ours <= 1.0x the peer; eager torch, large: <= 1.25x a fused peer
+    (torch.nn.functional), <= 1.0x a peer written in Python-level torch (torchvision, kornia,
+    MONAI); eager torch, small: at most 10 us above the peer per call.
+    """
+    if "error" in r:
+        return None
+    if r["mode"] in ("compiled", "jit") and r["size"] == "large":
+        return "<= 1.0x", r["ratio"] <= 1.0
+    if r["mode"] == "eager" and r["size"] == "large":
+        limit = 1.25 if r["peer"].startswith("F.") else 1.0
+        return f"<= {limit}x", r["ratio"] <= limit
+    if r["mode"] == "eager" and r["size"] == "small":
+        return "<= +10 us", r["overhead_us"] <= 10.0
+    return None
+
+
 def _format_row(r: dict[str, Any]) -> str:
     head = f"| {r['loss']} | {r['size']} | {r['framework']} {r['mode']} | {r['pass']} | {r['peer']} |"
     if "error" in r:
-        return head + f" skipped: {r['error']} | | | |"
+        return head + f" skipped: {r['error']} | | | | | |"
     bw = f"{100 * r['bw_fraction']:.0f}%" if "bw_fraction" in r else ""
-    return head + (f" {r['ours_ms']:.4f} | {r['peer_ms']:.4f} | {r['ratio']:.2f} | {r['overhead_us']:+.1f} | {bw} |")
+    t = target(r)
+    verdict = "" if t is None else f"{t[0]}: {'met' if t[1] else 'MISSED'}"
+    return head + (f" {r['ours_ms']:.4f} | {r['peer_ms']:.4f} | {r['ratio']:.2f} | {r['overhead_us']:+.1f} | {bw} | {verdict} |")
+
+
+HEADER = ("| loss | size | mode | pass | peer | ours ms | peer ms | ours/peer | overhead us | of copy bw | target |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def render(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The markdown report: target summary, versions, copy bandwidth, one line per row."""
+    judged = [(r, target(r)) for r in rows]
+    missed = [f"{r['loss']} {r['size']} {r['framework']} {r['mode']} {r['pass']} ({r['ratio']:.2f}x, "
+              f"{r['overhead_us']:+.0f} us)" for r, t in judged if t is not None and not t[1]]
+    met = sum(1 for _, t in judged if t is not None and t[1])
+    bw = meta.get("copy_bandwidth_GBps", {})
+    return "\n".join([
+        f"# Benchmark, {meta['device']}, {meta['date']}", "",
+        f"Targets met: {met} of {met + len(missed)} rows.", "",
+        *(["Missed: " + "; ".join(missed), ""] if missed else []),
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
+        "Copy bandwidth (read + write): " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in bw.items()), "",
+        HEADER, *(_format_row(r) for r in rows), "",
+    ])
 
 
 def main(argv=None) -> int:
@@ -195,24 +249,22 @@ def main(argv=None) -> int:
     ap.add_argument("--loss", action="append")
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--out", default=str(Path(__file__).parent))
+    ap.add_argument("--render", metavar="JSON", help="re-render the markdown of an earlier run's JSON and exit")
     args = ap.parse_args(argv)
+    if args.render:
+        data = json.loads(Path(args.render).read_text())
+        rows = data.pop("rows")
+        Path(args.render).with_suffix(".md").write_text(render(data, rows))
+        return 0
     device = _device()
-    header = ("| loss | size | mode | pass | peer | ours ms | peer ms | ours/peer | overhead us | of copy bw |\n"
-              "|---|---|---|---|---|---|---|---|---|---|")
-    print(f"device: {device}\n{header}", flush=True)
+    print(f"device: {device}\n{HEADER}", flush=True)
     rows, bandwidth = run(args.size or ["small", "large"], args.mode, args.loss, args.repeat)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    versions = _versions()
+    meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": device,
+            "versions": _versions(), "copy_bandwidth_GBps": {k: v / 1e9 for k, v in bandwidth.items()}}
     tag = "gpu" if "cpu" not in device else "cpu"
     out = Path(args.out)
-    meta = {"date": stamp, "device": device, "versions": versions,
-            "copy_bandwidth_GBps": {k: v / 1e9 for k, v in bandwidth.items()}}
     (out / f"results-{tag}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1))
-    md = [f"# Benchmark, {device}, {stamp}", "",
-          "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()), "",
-          "Copy bandwidth (read + write): " + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in bandwidth.items()),
-          "", header, *(_format_row(r) for r in rows), ""]
-    (out / f"results-{tag}.md").write_text("\n".join(md))
+    (out / f"results-{tag}.md").write_text(render(meta, rows))
     print(f"wrote {out / f'results-{tag}.md'} and .json")
     return 0
 

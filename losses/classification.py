@@ -436,7 +436,13 @@ def sigmoid_focal(logits, target, *, alpha=0.25, gamma=2.0, reduction="mean", we
     B, logits, target = _binary_pair(name, logits, target)
     xp = B.xp
     values = B.bce_with_logits(logits, target)
-    if gamma != 0:
+    if gamma >= 1:
+        # (1 - p_t)^γ from σ directly: both terms are ≥ 0 and x^γ has a finite slope at 0 for
+        # γ ≥ 1; a third of the work of the log-space form, which γ < 1 needs (slope at 0)
+        p = B.sigmoid(logits)
+        one_minus_pt = p * (1.0 - target) + target * (1.0 - p)
+        values = values * (one_minus_pt * one_minus_pt if gamma == 2 else one_minus_pt**gamma)
+    elif gamma != 0:
         log_p, log_q = B.log_sigmoid(logits), B.log_sigmoid(-logits)
         has = target > 0
         log_t = xp.where(has, xp.log(xp.where(has, target, xp.ones_like(target))), -xp.inf)
