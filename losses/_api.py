@@ -152,6 +152,21 @@ def broadcast_shapes(name: str, **shapes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
+def backend_of(name: str, *others: Any, **arrays: Any) -> Any:
+    """``backends.get`` of the named arrays (and ``others``), with errors naming the loss and
+    the arguments: an unsupported type, or arrays from two frameworks."""
+    try:
+        return backends.get(*arrays.values(), *others)
+    except TypeError as exc:
+        for arg, x in arrays.items():
+            try:
+                backends.name_of(x)
+            except TypeError:
+                raise TypeError(f"{name}: {arg} must be an array, got {type(x).__name__}") from None
+        which = ", ".join(f"{arg} is {backends.name_of(x)}" for arg, x in arrays.items() if backends.name_of(x))
+        raise TypeError(f"{name}: {exc} ({which})") from None
+
+
 def same_framework(B: Any, name: str, **arrays: Any) -> None:
     """TypeError naming the argument when an array is not of backend ``B``'s framework."""
     for arg, x in arrays.items():
@@ -282,7 +297,7 @@ def pair(name: str, pred: Array, target: Array, names: tuple[str, str] = ("pred"
     for arg, x in ((a, pred), (b, target)):
         if not hasattr(x, "shape"):
             raise TypeError(f"{name}: {arg} must be an array, got {type(x).__name__}")
-    B = backends.get(pred, target)
+    B = backend_of(name, **{a: pred, b: target})
     broadcast_shapes(name, **{a: tuple(pred.shape), b: tuple(target.shape)})
     pred, target = floating(B, name, **{a: pred, b: target})
     return B, pred, target

@@ -19,10 +19,9 @@ from __future__ import annotations
 import math
 import numbers
 
-import backends
-
 from . import catalog
 from ._api import (
+    backend_of,
     broadcast_shapes,
     check_axis,
     check_int,
@@ -85,7 +84,7 @@ def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=(
     (when ``allow_probabilities``), floating labels of the batch shape are a TypeError.
     ``others`` (per-class arrays) must come from the same framework.
     """
-    B = backends.get(logits, labels, *others)
+    B = backend_of(name, *others, logits=logits, labels=labels)
     xp = B.xp
     (logits,) = floating(B, name, logits=logits)
     axis = check_axis(name, "axis", axis, logits.ndim)
@@ -134,7 +133,7 @@ def _along(B, vector, ndim, axis):
 
 
 def _arrays(*values):
-    """The arguments that are arrays (not None, Python numbers or sequences), for ``backends.get``."""
+    """The arguments that are arrays (not None, Python numbers or sequences), for ``backend_of``."""
     return tuple(v for v in values if hasattr(v, "shape") and not isinstance(v, numbers.Real))
 
 
@@ -149,7 +148,7 @@ def _binary_pair(name, logits, target, others=()):
     ``target`` may be floating, integer or boolean (cast to the logits' dtype); its values
     are checked on eager host arrays. ``others`` must come from the same framework.
     """
-    B = backends.get(logits, target, *others)
+    B = backend_of(name, *others, logits=logits, target=target)
     xp = B.xp
     (logits,) = floating(B, name, logits=logits)
     dtype = getattr(target, "dtype", None)
@@ -717,7 +716,7 @@ def kl_divergence(p, q, *, axis=-1, log_input=False, reduction="mean", weight=No
     check_reduction(name, reduction)
     if not isinstance(log_input, bool):
         raise TypeError(f"{name}: log_input must be True or False, got {log_input!r}")
-    B = backends.get(p, q)
+    B = backend_of(name, p=p, q=q)
     xp = B.xp
     shape = broadcast_shapes(name, p=tuple(p.shape), q=tuple(q.shape))
     p, q = floating(B, name, p=p, q=q)

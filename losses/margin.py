@@ -15,10 +15,9 @@ differentiable everywhere.
 
 from __future__ import annotations
 
-import backends
-
 from . import catalog
 from ._api import (
+    backend_of,
     check_axis,
     check_range,
     check_value_range,
@@ -46,7 +45,7 @@ def _margins(name, scores, target):
     ``scores`` must be floating (TypeError), ``target`` floating or integer (TypeError) of the
     same shape (ValueError) holding -1 and +1 (ValueError, eager host arrays only).
     """
-    B = backends.get(scores, target)
+    B = backend_of(name, scores=scores, target=target)
     xp = B.xp
     (promoted,) = floating(B, name, scores=scores)
     dtype = getattr(target, "dtype", None)
@@ -304,7 +303,7 @@ def multiclass_hinge(scores, labels, *, axis=-1, margin=1.0, reduction="mean", w
     """
     name = "multiclass_hinge"
     check_range(name, "margin", margin, 0.0)
-    B = backends.get(scores, labels)
+    B = backend_of(name, scores=scores, labels=labels)
     xp = B.xp
     (scores,) = floating(B, name, scores=scores)
     axis = check_axis(name, "axis", axis, scores.ndim)

@@ -22,10 +22,9 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 
-import backends
-
 from . import catalog
 from ._api import (
+    backend_of,
     check_axis,
     check_range,
     check_value_range,
@@ -73,7 +72,7 @@ def _unit_interval(B, name, arg, x):
 
 def _overlap_inputs(name, probs, target, axis):
     """``(B, probs, target, axis)``: one floating dtype, one shape, values in [0, 1]."""
-    B = backends.get(probs, target)
+    B = backend_of(name, probs=probs, target=target)
     same_shape(name, probs=probs, target=target)
     probs, target = floating(B, name, probs=probs, target=target)
     ax = _class_axis(name, axis, probs.ndim)
@@ -483,7 +482,7 @@ def lovasz_softmax(probs, labels, *, axis=-1, classes="present", ignore_index=No
         0.333333
     """
     name = "lovasz_softmax"
-    B = backends.get(probs, labels)
+    B = backend_of(name, probs=probs, labels=labels)
     xp = B.xp
     (probs,) = floating(B, name, probs=probs)
     ax = _class_axis(name, axis, probs.ndim)
@@ -582,7 +581,7 @@ def lovasz_hinge(logits, target, *, per_sample=True, reduction="mean", weight=No
         0.25
     """
     name = "lovasz_hinge"
-    B = backends.get(logits, target)
+    B = backend_of(name, logits=logits, target=target)
     xp = B.xp
     (logits,) = floating(B, name, logits=logits)
     tdtype = getattr(target, "dtype", None)

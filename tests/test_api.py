@@ -277,3 +277,15 @@ print("ok")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-1500:]
     assert out.stdout.strip() == "ok"
+
+
+def test_framework_errors_name_the_loss_and_arguments():
+    require("torch")
+    import torch
+
+    with pytest.raises(TypeError, match=r"hinge: scores must be an array, got list"):
+        losses.hinge([1.0], [1.0])
+    with pytest.raises(TypeError, match=r"dice: arrays from two frameworks .*\(probs is torch, target is numpy\)"):
+        losses.dice(torch.ones(2, 3), np.ones((2, 3)))
+    with pytest.raises(TypeError, match=r"cross_entropy: .*\(logits is numpy, labels is torch\)"):
+        losses.cross_entropy(np.ones((2, 3)), torch.zeros(2, dtype=torch.int64))

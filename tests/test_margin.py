@@ -18,6 +18,13 @@ BINARY = ["hinge", "squared_hinge", "smoothed_hinge", "modified_huber", "ramp", 
 FRAMEWORKS = ["torch", "jax"]
 
 
+@pytest.fixture(params=FRAMEWORKS)
+def fw(request):
+    """torch, then jax; skipped where not installed or not selected (LOSSES_BACKENDS)."""
+    require(request.param)
+    return request.param
+
+
 def _fn(name):
     return getattr(losses, name)
 
@@ -66,7 +73,6 @@ def _sgd_fast():
 
 # -- peers -------------------------------------------------------------------------------------
 @pytest.mark.peer
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_hinge_value_and_gradient_match_optax(fw):
     require("jax")
     import jax
@@ -97,7 +103,6 @@ def test_hinge_mean_matches_sklearn_hinge_loss_with_and_without_sample_weight(ba
 
 
 @pytest.mark.peer
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 @pytest.mark.parametrize(
     "name, peer, kwargs",
     [
@@ -127,7 +132,6 @@ def test_matches_sklearn_sgd_loss_and_derivative(fw, name, peer, kwargs):
 
 
 @pytest.mark.peer
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_exponential_matches_sklearn_exponential_loss(fw):
     """sklearn's gradient-boosting ExponentialLoss takes y in {0, 1}: e^(-(2y - 1)·raw)."""
     from sklearn._loss.loss import ExponentialLoss
@@ -149,7 +153,6 @@ def _keras_squared_hinge(y_true, y_pred):
     return np.mean(np.square(np.maximum(1.0 - y_true * y_pred, 0.0)), axis=-1)
 
 
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_squared_hinge_matches_keras_definition(fw):
     scores, target = _binary_example(seed=5, shape=(6, 3))
     got = _check.to_numpy(losses.squared_hinge(_check.convert(scores, fw), _check.convert(target, fw), reduction="none"))
@@ -161,7 +164,6 @@ def test_squared_hinge_matches_keras_definition(fw):
 
 
 @pytest.mark.peer
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_multiclass_hinge_value_and_gradient_match_optax(fw):
     require("jax")
     import jax
@@ -207,7 +209,6 @@ def _crammer_singer(scores, labels, margin):
     return values, grad
 
 
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 @pytest.mark.parametrize("margin", [0.0, 0.5, 2.0])
 def test_multiclass_hinge_with_other_margins_matches_rederivation(fw, margin):
     (scores, labels), _ = losses.catalog.multiclass_scores(np.random.default_rng(11), margin=margin)
@@ -227,7 +228,6 @@ def _smoothed_hinge_ref(z, gamma):
     return value, dz
 
 
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 @pytest.mark.parametrize("gamma", [0.25, 1.0, 3.0])
 def test_smoothed_hinge_matches_its_three_pieces(fw, gamma):
     rng = np.random.default_rng(8)
@@ -259,7 +259,6 @@ def test_smoothed_hinge_lies_within_gamma_over_two_of_the_hinge():
         assert np.all(s <= h + 1e-12) and np.all(s >= h - gamma / 2 - 1e-12)
 
 
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 @pytest.mark.parametrize("margin, cap", [(1.0, 2.0), (0.5, 1.0), (2.0, 0.5), (0.0, 3.0)])
 def test_ramp_is_a_difference_of_two_hinges(fw, margin, cap):
     """Collobert et al. 2006: R(z) = max(0, m - z) - max(0, m - cap - z)."""
@@ -290,7 +289,6 @@ def test_modified_huber_by_hand_on_each_piece():
     np.testing.assert_allclose(got, [0.0, 0.25, 4.0, 10.0], rtol=1e-15)
 
 
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_exponential_gradient_is_minus_target_times_value(fw):
     scores, target = _binary_example(seed=13)
     v, grad = _value_and_grad(fw, lambda s, t: losses.exponential(s, t, reduction="sum"), scores, target)
@@ -312,7 +310,6 @@ def test_multiclass_hinge_class_axis_anywhere(backend, to, axis):
     np.testing.assert_allclose(got, ref.reshape(labels.shape), rtol=1e-12)
 
 
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 @pytest.mark.parametrize("axis", [0, 1])
 def test_multiclass_hinge_gradient_along_a_middle_axis(fw, axis):
     rng = np.random.default_rng(15)
@@ -363,7 +360,6 @@ def test_multiclass_hinge_with_one_class_is_zero(backend, to):
     np.testing.assert_array_equal(got, [0.0, 0.0])
 
 
-@pytest.mark.parametrize("fw", FRAMEWORKS)
 def test_multiclass_hinge_tied_rivals_share_the_gradient(fw):
     # label 0, rivals 1 and 2 tied at 2: u = 1 + 2 - 0 = 3
     v, grad = _value_and_grad(fw, lambda s, y: losses.multiclass_hinge(s, y, reduction="sum"),
