@@ -90,6 +90,10 @@ class Backend:
         pos = x > 0
         return xp.where(pos, xp.clip(xp.log(xp.where(pos, x, 1.0)), min=floor), floor)
 
+    def kl_terms_log(self, log_p: Array, log_q: Array) -> Array:
+        """p·(log p - log q) elementwise from log-probabilities (no masking: callers mask)."""
+        return self.xp.exp(log_p) * (log_p - log_q)
+
     def cumsum(self, x: Array, axis: int = -1) -> Array:
         """Inclusive cumulative sum along ``axis``."""
         return self.xp.cumulative_sum(x, axis=axis)

@@ -131,6 +131,9 @@ class TorchBackend(Backend):
             return self._torch.gather(x, axis, indices)  # take_along_dim adds a remainder pass
         return self._torch.take_along_dim(x, indices, dim=axis)
 
+    def kl_terms_log(self, log_p, log_q):
+        return self._F.kl_div(log_q, log_p, reduction="none", log_target=True)  # one fused kernel
+
     def cumsum(self, x, axis=-1):
         return self._torch.cumsum(x, dim=axis)
 

@@ -723,9 +723,8 @@ def kl_divergence(p, q, *, axis=-1, log_input=False, reduction="mean", weight=No
     axis = check_axis(name, "axis", axis, len(shape))
     if log_input:
         live = p != -xp.inf  # NaN stays NaN
-        lp = xp.where(live, p, xp.zeros_like(p))
-        lq = xp.where(live, q, xp.zeros_like(q))
-        terms = xp.where(live, xp.exp(lp) * (lp - lq), 0.0)
+        # log p = -inf terms are 0; replacing them by 0 first keeps their gradients 0, not NaN
+        terms = xp.where(live, B.kl_terms_log(xp.where(live, p, 0.0), q), 0.0)
     else:
         check_value_range(B, name, "p", p, 0.0, math.inf, "non-negative (probabilities)")
         check_value_range(B, name, "q", q, 0.0, math.inf, "non-negative (probabilities)")

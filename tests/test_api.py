@@ -69,6 +69,7 @@ def _generic_of(backend_name):
         ("sort", (np.array([3.0, 1.0, 2.0]),)),
         ("bce_with_logits", (np.array([-3.0, 0.5, 40.0]), np.array([0.0, 0.3, 1.0]))),
         ("softmax_cross_entropy", (np.array([[1.0, 2.0, 3.0], [0.0, 1e3, -1e3]]), np.array([2, 0]))),
+        ("kl_terms_log", (np.log(np.array([0.2, 0.8, 1e-30])), np.log(np.array([0.5, 0.5, 0.25])))),
     ],
 )
 def test_each_override_equals_the_generic_primitive(backend, prim, args):

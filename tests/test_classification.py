@@ -1016,3 +1016,16 @@ def test_kl_divergence_keeps_nan():
     with np.errstate(invalid="ignore"):
         out = losses.kl_divergence(np.array([np.nan, 0.0]), np.log(np.array([0.5, 0.5])), log_input=True)
     assert np.isnan(float(out))
+
+
+@pytest.mark.parametrize("fw", ["torch", "jax"])
+def test_kl_log_input_with_both_minus_inf_has_finite_gradients(fw):
+    require(fw)
+    entry = losses.catalog.get("kl_divergence")
+    lp = np.log(np.array([[0.0, 0.25, 0.75]]))
+    lq = np.log(np.array([[0.0, 0.5, 0.5]]))
+    with np.errstate(divide="ignore"):
+        grads = _check.autodiff_gradients(entry, (lp, lq), {"log_input": True}, fw)
+    expected_q = -np.exp(lp)  # d/dlog q of -p·log q; 0 where p = 0
+    np.testing.assert_allclose(grads[1], expected_q, rtol=1e-12)
+    assert np.all(np.isfinite(grads[0]))
