@@ -242,6 +242,26 @@ def check_value_range(B: Any, name: str, arg: str, x: Array, lo: float, hi: floa
         raise ValueError(f"{name}: {arg} must be {what}")
 
 
+def check_labels(B: Any, name: str, labels: Any, arg: str, like: Array, axis: int | None,
+                 num_classes: int, ignore_index: int | None = None) -> None:
+    """Integer class ``labels`` of ``like``'s shape without ``axis`` (all of it for None), in
+    [0, num_classes) or ``ignore_index``: TypeError / ValueError naming the loss otherwise."""
+    dtype = getattr(labels, "dtype", None)
+    if dtype is None or not B.xp.isdtype(dtype, "integral"):
+        raise TypeError(f"{name}: labels must be an integer array of class indices, got {dtype or type(labels).__name__}")
+    shape = tuple(like.shape)
+    expected = shape if axis is None else shape[:axis] + shape[axis + 1:]
+    if tuple(labels.shape) != expected:
+        what = f"{arg}' shape" if axis is None else f"{arg}' shape without axis {axis}"
+        raise ValueError(f"{name}: labels has shape {tuple(labels.shape)}, expected {what} {expected}")
+    k = num_classes
+    if ignore_index is None:
+        check_value_range(B, name, "labels", labels, 0, k - 1, f"integers in [0, {k})")
+    else:
+        check_values(B, name, "labels", labels, lambda v: ((v >= 0) & (v < k)) | (v == ignore_index),
+                     f"integers in [0, {k}) or ignore_index={ignore_index}")
+
+
 def fused(B: Any, kind: str, *arrays: Array, reduction: str, weight: Array | None, name: str,
           **params: Any) -> Array | None:
     """The backend's fused kernel for the whole loss and its reduction, or None.

@@ -25,10 +25,10 @@ from ._api import (
     broadcast_shapes,
     check_axis,
     check_int,
+    check_labels,
     check_range,
     check_reduction,
     check_value_range,
-    check_values,
     floating,
     fused,
     loss,
@@ -54,27 +54,6 @@ _BCE_EPS = 9.999999960041972e-13
 # -- shared helpers ------------------------------------------------------------------------------
 def _batch_shape(shape, axis):
     return tuple(shape[:axis]) + tuple(shape[axis + 1:])
-
-
-def _check_labels(B, name, logits, labels, axis, ignore_index=None):
-    """Integer ``labels`` of the logits' shape without ``axis``, in [0, K) or ``ignore_index``."""
-    xp = B.xp
-    if not xp.isdtype(labels.dtype, "integral"):
-        raise TypeError(f"{name}: labels must be an integer array of class indices, got {labels.dtype}")
-    expected = _batch_shape(logits.shape, axis)
-    if tuple(labels.shape) != expected:
-        raise ValueError(
-            f"{name}: labels has shape {tuple(labels.shape)}, expected {expected} "
-            f"(the shape of logits {tuple(logits.shape)} without axis {axis})"
-        )
-    k = logits.shape[axis]
-    if ignore_index is None:
-        check_value_range(B, name, "labels", labels, 0, k - 1, f"integers in [0, {k})")
-    else:
-        check_values(
-            B, name, "labels", labels, lambda v: ((v >= 0) & (v < k)) | (v == ignore_index),
-            f"integers in [0, {k}) or ignore_index={ignore_index}",
-        )
 
 
 def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=()):
@@ -265,7 +244,7 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
             q = q * _along(B, class_weight, logits.ndim, axis)
         return reduce(B, -xp.sum(q * log_p, axis=axis), reduction, weight, name)
 
-    _check_labels(B, name, logits, labels, axis, ignore_index)
+    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis], ignore_index)
     if class_weight is None and label_smoothing == 0.0 and ignore_index is None:
         out = fused(B, "cross_entropy", logits, labels, reduction=reduction, weight=weight, name=name, axis=axis)
         if out is not None:
@@ -498,7 +477,7 @@ def softmax_focal(logits, labels, *, axis=-1, alpha=None, gamma=2.0, reduction="
     B, logits, labels, axis, _ = _class_logits(name, logits, labels, axis, allow_probabilities=False,
                                                others=_arrays(alpha))
     xp = B.xp
-    _check_labels(B, name, logits, labels, axis)
+    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis])
     nll = B.softmax_cross_entropy(logits, labels, axis=axis)
     values = nll
     if gamma != 0:
@@ -668,7 +647,7 @@ def poly1_cross_entropy(logits, labels, *, axis=-1, epsilon=2.0, label_smoothing
         ce = -xp.sum(q * log_p, axis=axis)
         one_minus_pt = xp.sum(q * -xp.expm1(log_p), axis=axis)
     else:
-        _check_labels(B, name, logits, labels, axis)
+        check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis])
         if label_smoothing == 0.0:
             ce = B.softmax_cross_entropy(logits, labels, axis=axis)
             one_minus_pt = -xp.expm1(-ce)

@@ -19,8 +19,8 @@ from . import catalog
 from ._api import (
     backend_of,
     check_axis,
+    check_labels,
     check_range,
-    check_value_range,
     check_values,
     floating,
     loss,
@@ -307,16 +307,8 @@ def multiclass_hinge(scores, labels, *, axis=-1, margin=1.0, reduction="mean", w
     xp = B.xp
     (scores,) = floating(B, name, scores=scores)
     axis = check_axis(name, "axis", axis, scores.ndim)
-    if not xp.isdtype(labels.dtype, "integral"):
-        raise TypeError(f"{name}: labels must be an integer array, got {labels.dtype}")
-    expected = tuple(scores.shape[:axis]) + tuple(scores.shape[axis + 1:])
-    if tuple(labels.shape) != expected:
-        raise ValueError(
-            f"{name}: labels has shape {tuple(labels.shape)}, expected {expected} "
-            f"(the shape of scores {tuple(scores.shape)} without axis {axis})"
-        )
     k = scores.shape[axis]
-    check_value_range(B, name, "labels", labels, 0, k - 1, f"integers in [0, {k})")
+    check_labels(B, name, labels, "scores", scores, axis, k)
     is_true = B.one_hot(labels, k, axis=axis, dtype=xp.bool)
     true = xp.sum(xp.where(is_true, scores, 0.0), axis=axis)
     lowest = float(xp.finfo(scores.dtype).min)

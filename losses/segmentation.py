@@ -26,6 +26,7 @@ from . import catalog
 from ._api import (
     backend_of,
     check_axis,
+    check_labels,
     check_range,
     check_value_range,
     check_values,
@@ -486,24 +487,13 @@ def lovasz_softmax(probs, labels, *, axis=-1, classes="present", ignore_index=No
     xp = B.xp
     (probs,) = floating(B, name, probs=probs)
     ax = _class_axis(name, axis, probs.ndim)
-    ldtype = getattr(labels, "dtype", None)
-    if ldtype is None or not xp.isdtype(ldtype, "integral"):
-        raise TypeError(f"{name}: labels must be an integer array, got {ldtype or type(labels).__name__}")
-    shape = tuple(probs.shape)
-    expected = shape if ax is None else shape[:ax] + shape[ax + 1:]
-    if tuple(labels.shape) != expected:
-        what = "probs' shape" if ax is None else f"probs' shape without axis {ax}"
-        raise ValueError(f"{name}: labels has shape {tuple(labels.shape)}, expected {what} {expected}")
     if ignore_index is not None:
         ignore_index = _index(name, "ignore_index must be an integer or None", ignore_index)
+    shape = tuple(probs.shape)
     num_classes = 2 if ax is None else shape[ax]
     classes = _check_classes(name, classes, num_classes, ax)
     _unit_interval(B, name, "probs", probs)
-    if ignore_index is None:
-        check_value_range(B, name, "labels", labels, 0, num_classes - 1, f"integers in [0, {num_classes})")
-    else:
-        check_values(B, name, "labels", labels, lambda v: ((v >= 0) & (v < num_classes)) | (v == ignore_index),
-                     f"integers in [0, {num_classes}) or ignore_index={ignore_index}")
+    check_labels(B, name, labels, "probs", probs, ax, num_classes, ignore_index)
 
     n = shape[0]
     dtype = probs.dtype
