@@ -151,12 +151,19 @@ class Backend:
         return self.logsumexp(logits, axis=axis) - self.gather_class(logits, labels, axis=axis)
 
     def bce_with_logits(self, logits: Array, target: Array, pos_weight: Array | None = None) -> Array:
-        """-[p_w·t·log σ(x) + (1 - t)·log(1 - σ(x))] elementwise, in log space."""
-        pos = self.log_sigmoid(logits)
-        neg = self.log_sigmoid(-logits)
-        if pos_weight is not None:
-            pos = pos * pos_weight
-        return -(target * pos + (1 - target) * neg)
+        """-[p_w·t·log σ(x) + (1 - t)·log(1 - σ(x))] elementwise, with one exp and one log1p.
+
+        With a = |x| and c = log1p(e^-a) (so softplus(±x) = (a ± x)/2 + c) it is
+        (1/2 - t)·x + a/2 + c, or (1 - t)·x + (1 + (p_w - 1)·t)·((a - x)/2 + c) with
+        ``pos_weight``: no overflow, the gradient σ(x) - t at x = 0 too (no kink is ever
+        selected), and no cancellation where a hard target makes the loss tiny.
+        """
+        a = self.abs(logits)
+        c = self.xp.log1p(self.xp.exp(-a))
+        if pos_weight is None:
+            return ((0.5 - target) * logits + 0.5 * a) + c  # exact 0 + c for a hard, right target
+        scale = 1.0 + (pos_weight - 1.0) * target
+        return ((1.0 - target) * logits + scale * (0.5 * (a - logits))) + scale * c
 
     def fused_loss(self, kind: str, *arrays: Array, reduction: str, **params: Any) -> Array | None:
         """A whole loss with its reduction as one native kernel, or None where there is none.

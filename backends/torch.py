@@ -106,6 +106,9 @@ class TorchBackend(Backend):
     def abs(self, x):
         return self._torch.abs(x)
 
+    def relu(self, x):
+        return self._torch.relu(x)  # gradient 0 at 0, NaN stays NaN
+
     def softplus(self, x):
         return self._torch.logaddexp(x, self._torch.zeros_like(x))
 

@@ -191,7 +191,8 @@ def log_cosh(pred, target, *, reduction="mean", weight=None):
     """
     B, pred, target = pair("log_cosh", pred, target)
     a = B.abs(pred - target)
-    return reduce(B, a + B.softplus(-2.0 * a) - _LOG2, reduction, weight, "log_cosh")
+    # softplus(-2a) = log1p(e^-2a) as -2a ≤ 0: one exp, no overflow, the gradient tanh(r)
+    return reduce(B, a + B.xp.log1p(B.xp.exp(-2.0 * a)) - _LOG2, reduction, weight, "log_cosh")
 
 
 @loss(family="D1a", example=catalog.regression_pair, summary="Huber: quadratic below delta, linear above")

@@ -468,6 +468,31 @@ def test_binary_cross_entropy_integer_and_boolean_targets(backend, to):
     np.testing.assert_allclose(got, expected, rtol=1e-13)
 
 
+def test_binary_cross_entropy_tiny_losses_keep_their_precision(backend, to):
+    """Confident, correct logits in float32: -log σ(±20) = log1p(e^-20) ≈ 2.06e-9, not 0
+    (softplus(x) - t·x would cancel to 0 there). torch runs its own kernel, which cancels."""
+    if backend == "torch":
+        pytest.skip("torch computes this with F.binary_cross_entropy_with_logits (0 here, as torch)")
+    x = np.array([20.0, -20.0, 30.0, -30.0])
+    t = np.array([1.0, 0.0, 1.0, 0.0])
+    for pos_weight in (None, 2.0):
+        got = losses.binary_cross_entropy(to(x, "float32"), to(t, "float32"), pos_weight=pos_weight, reduction="none")
+        expected = np.log1p(np.exp(-np.abs(x))) * np.where(t == 1, pos_weight or 1.0, 1.0)
+        np.testing.assert_allclose(_check.to_numpy(got), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fw", FRAMEWORKS)
+@pytest.mark.parametrize("pos_weight", [None, 3.0])
+def test_binary_cross_entropy_gradient_at_zero_logit(fw, pos_weight):
+    """d/dx at x = 0 is σ(0)·(p_w·t + 1 - t) - p_w·t = (1 + (p_w - 1)t)/2 - p_w·t, on both sides
+    of the kink of |x| the formula is built on."""
+    t = np.array([0.0, 0.3, 1.0])
+    pw = 1.0 if pos_weight is None else pos_weight
+    _, g = _value_and_grad(fw, lambda x, y: losses.binary_cross_entropy(x, y, pos_weight=pos_weight,
+                                                                          reduction="none"), np.zeros(3), t)
+    np.testing.assert_allclose(g, (1 + (pw - 1) * t) / 2 - pw * t, rtol=1e-12)
+
+
 # -- sigmoid_focal -------------------------------------------------------------------------------------
 def _torchvision_sigmoid_focal(x, t, alpha=0.25, gamma=2.0):
     """torchvision.ops.sigmoid_focal_loss(reduction="none"), re-derived line by line in NumPy.

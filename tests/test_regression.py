@@ -300,6 +300,15 @@ def test_log_cosh_large_residual_gradient(fw):
     np.testing.assert_allclose(g, [1.0, -1.0])
 
 
+@pytest.mark.parametrize("fw", ["torch", "jax"])
+def test_log_cosh_gradient_is_tanh_through_zero(fw):
+    require(fw)
+    entry = losses.catalog.get("log_cosh")
+    r = np.array([-2.0, -1e-3, 0.0, 1e-3, 0.5])
+    (g,) = _check.autodiff_gradients(entry, (r, np.zeros(5)), {"reduction": "sum"}, fw)
+    np.testing.assert_allclose(g, np.tanh(r), rtol=1e-12, atol=1e-300)
+
+
 def test_float16_input_computes_in_float32(backend, to):
     if backend == "strict":
         pytest.skip("array-api-strict has no float16")
