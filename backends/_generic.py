@@ -90,9 +90,18 @@ class Backend:
         pos = x > 0
         return xp.where(pos, xp.clip(xp.log(xp.where(pos, x, 1.0)), min=floor), floor)
 
-    def kl_terms_log(self, log_p: Array, log_q: Array) -> Array:
-        """p·(log p - log q) elementwise from log-probabilities (no masking: callers mask)."""
-        return self.xp.exp(log_p) * (log_p - log_q)
+    def kl_log_sum(self, log_p: Array, log_q: Array, axis: int) -> Array:
+        """Σ over ``axis`` of e^p·(p - q) from log-probabilities p, q of one broadcast shape.
+
+        Terms with p = -inf are 0 with gradient 0 (also where q = -inf); p > -inf with
+        q = -inf gives +inf; NaN stays NaN.
+        """
+        xp = self.xp
+        live = log_p != -xp.inf
+        # where p = -inf, p - q is replaced by 0 (and p by 0 inside it, so no -inf - -inf is
+        # ever computed) and e^p is 0: the value and both gradients are 0·0, never 0·inf
+        diff = xp.where(live, xp.where(live, log_p, 0.0) - log_q, 0.0)
+        return xp.sum(xp.exp(log_p) * diff, axis=axis)
 
     def cumsum(self, x: Array, axis: int = -1) -> Array:
         """Inclusive cumulative sum along ``axis``."""

@@ -61,6 +61,50 @@ def _trace_safe_namespace():
     return ns
 
 
+#: elements from which an eager fast path that saves whole-array passes pays for its overhead
+_LARGE = 1 << 16
+_KL_FUNCTION = None
+
+
+def _kl_log_sum_function():
+    """The autograd.Function behind ``TorchBackend.kl_log_sum`` (built once, on first use)."""
+    global _KL_FUNCTION
+    if _KL_FUNCTION is not None:
+        return _KL_FUNCTION
+    import torch
+
+    def rowdot(a, b, axis):
+        # Σ_axis a·b as a batched (1, K) @ (K, 1) product: one read of each, nothing written
+        a, b = a.movedim(axis, -1).unsqueeze(-2), b.movedim(axis, -1).unsqueeze(-1)
+        return torch.matmul(a, b)[..., 0, 0]
+
+    class KLLogSum(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, log_p, log_q, axis):
+            e = torch.exp(log_p)
+            d = torch.sub(log_p, log_q).masked_fill_(torch.isneginf(log_p), 0.0)  # 0·log 0 = 0
+            ctx.save_for_backward(log_p, log_q, e, d)
+            ctx.axis = axis
+            return rowdot(e, d, axis)
+
+        @staticmethod
+        def backward(ctx, grad):
+            log_p, log_q, e, d = ctx.saved_tensors
+            g = grad.unsqueeze(ctx.axis)
+            if torch.is_grad_enabled():  # create_graph: differentiable, from the inputs
+                live = ~torch.isneginf(log_p)
+                p0 = torch.where(live, log_p, 0.0)
+                e = torch.exp(p0) * live
+                d = torch.where(live, p0 - log_q, 0.0)
+                return g * e * (d + 1.0), -(g * e), None
+            gq = torch.mul(e, g)
+            gp = torch.add(d, 1.0).mul_(gq)
+            return gp, gq.neg_(), None
+
+    _KL_FUNCTION = KLLogSum
+    return KLLogSum
+
+
 class TorchBackend(Backend):
     name = "torch"
     has_autodiff = True
@@ -134,8 +178,18 @@ class TorchBackend(Backend):
             return self._torch.gather(x, axis, indices)  # take_along_dim adds a remainder pass
         return self._torch.take_along_dim(x, indices, dim=axis)
 
-    def kl_terms_log(self, log_p, log_q):
-        return self._F.kl_div(log_q, log_p, reduction="none", log_target=True)  # one fused kernel
+    def kl_log_sum(self, log_p, log_q, axis):
+        """Large and eager: one autograd.Function that writes 2 arrays forward (e^p, and p - q
+        masked in place), sums with a batched dot and writes 2 for the gradients (the
+        array-API form writes 4 and 5). Small (its Python overhead would dominate), traced
+        (torch.compile fuses it; torch.func) or broadcast: the array-API form."""
+        torch = self._torch
+        if (log_p.shape != log_q.shape or log_p.numel() < _LARGE or self.is_traced(log_p)
+                or self.is_traced(log_q)):
+            # the array-API form less one where (-inf - -inf is a quiet NaN in torch)
+            diff = torch.where(torch.isneginf(log_p), 0.0, log_p - log_q)
+            return torch.sum(torch.exp(log_p) * diff, dim=axis)
+        return _kl_log_sum_function().apply(log_p, log_q, axis)
 
     def cumsum(self, x, axis=-1):
         return self._torch.cumsum(x, dim=axis)

@@ -27,16 +27,16 @@ from .cases import Case, cases
 
 
 def _median_ms(fn, sync, repeat: int) -> float:
-    return _median_pair_ms((fn, sync), None, repeat)[0]
+    return statistics.median(_round_times([(fn, sync)], repeat)[0]) * 1e3
 
 
-def _median_pair_ms(a, b, repeat: int) -> tuple[float, float]:
-    """Median ms per call of ``a`` and ``b`` ((fn, sync) pairs), timed in alternating rounds.
+def _round_times(runners, repeat: int) -> list[list[float]]:
+    """Seconds per call of each ``(fn, sync)`` runner, one entry per round; the runners take
+    turns within every round.
 
     Alternating ours and the peer round by round spreads drifts of the machine (frequency,
     other load, allocator state) over both instead of charging them to whichever ran first.
     """
-    runners = [r for r in (a, b) if r is not None]
     inner = []
     for fn, sync in runners:
         for _ in range(3):
@@ -53,8 +53,21 @@ def _median_pair_ms(a, b, repeat: int) -> tuple[float, float]:
                 out = fn()
             sync(out)
             times[k].append((time.perf_counter() - t0) / inner[k])
-    meds = [statistics.median(t) * 1e3 for t in times]
-    return meds[0], (meds[1] if b is not None else float("nan"))
+    return times
+
+
+def _interval(ours: list[float], peer: list[float], draws: int = 2000) -> tuple[float, float, float, float]:
+    """95% bootstrap intervals of ours/peer and of (ours - peer) in us, medians over rounds.
+
+    Rounds are resampled as pairs (ours and the peer of one round ran back to back), so
+    drifts that hit both do not widen the interval.
+    """
+    rng = np.random.default_rng(0)
+    a, b = np.asarray(ours), np.asarray(peer)
+    idx = rng.integers(0, len(a), size=(draws, len(a)))
+    ma, mb = np.median(a[idx], axis=1), np.median(b[idx], axis=1)
+    ratio, diff = np.quantile(ma / mb, [0.025, 0.975]), np.quantile((ma - mb) * 1e6, [0.025, 0.975])
+    return float(ratio[0]), float(ratio[1]), float(diff[0]), float(diff[1])
 
 
 # -- torch -------------------------------------------------------------------------------------
@@ -125,6 +138,31 @@ def _jax_copy_bandwidth() -> float:
     return 2 * x.size * 4 / (ms * 1e-3)
 
 
+def _host(fw: str) -> bool:
+    """Whether ``fw``'s arrays live on the host here (value checks then run by default)."""
+    if fw == "torch":
+        import torch
+
+        return not torch.cuda.is_available()
+    return False
+
+
+def _unchecked(runner):
+    """``runner`` with ``losses.set_value_checks("never")`` around each call."""
+    import losses
+
+    fn, sync = runner
+
+    def call():
+        previous = losses.set_value_checks("never")
+        try:
+            return fn()
+        finally:
+            losses.set_value_checks(previous)
+
+    return call, sync
+
+
 FRAMEWORKS = {
     "torch": (("eager", "compiled"), _torch_runner, _torch_copy_bandwidth),
     "jax": (("jit",), _jax_runner, _jax_copy_bandwidth),
@@ -172,16 +210,27 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
                     for backward in (False, True):
                         row = {"loss": case.loss, "size": size, "framework": fw, "mode": mode,
                                "pass": "fwd+bwd" if backward else "fwd", "peer": label}
+                        runners = [runner(case, arrays, case.ours, mode, backward),
+                                   runner(case, arrays, peer, mode, backward)]
+                        # eager on host arrays, ours also without value checks: as it runs on a GPU
+                        unchecked = mode == "eager" and _host(fw)
+                        if unchecked:
+                            runners.append(_unchecked(runner(case, arrays, case.ours, mode, backward)))
                         try:
-                            ours, theirs = _median_pair_ms(runner(case, arrays, case.ours, mode, backward),
-                                                           runner(case, arrays, peer, mode, backward), repeat)
+                            times = _round_times(runners, repeat)
                         except Exception as exc:  # a peer not installed, or a failure: reported
                             row["error"] = f"{type(exc).__name__}: {exc}"[:120]
                             rows.append(row)
                             print(_format_row(row), flush=True)
                             continue
+                        ours, theirs = (statistics.median(t) * 1e3 for t in times[:2])
+                        lo, hi, dlo, dhi = _interval(times[0], times[1])
                         row.update(ours_ms=ours, peer_ms=theirs, ratio=ours / theirs,
-                                   overhead_us=(ours - theirs) * 1e3)
+                                   overhead_us=(ours - theirs) * 1e3, ratio_ci=[lo, hi], overhead_ci_us=[dlo, dhi])
+                        if unchecked:
+                            bare = statistics.median(times[2]) * 1e3
+                            lo, hi, dlo, dhi = _interval(times[2], times[1])
+                            row.update(unchecked_ms=bare, unchecked_ratio=bare / theirs, unchecked_ratio_ci=[lo, hi])
                         if case.bandwidth_bound and size == "large" and not backward:
                             if fw not in bandwidth:
                                 bandwidth[fw] = copy_bw()
@@ -191,50 +240,72 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
     return rows, bandwidth
 
 
-def target(r: dict[str, Any]) -> tuple[str, bool] | None:
-    """The issue's target for a row and whether it is met (None where no target applies).
+def target(r: dict[str, Any]) -> tuple[str, str] | None:
+    """The issue's target for a row and its verdict: "met", "noise" or "MISSED" (None where
+    no target applies).
 
     compiled/jit, large: ours <= 1.0x the peer; eager torch, large: <= 1.25x a fused peer
     (torch.nn.functional), <= 1.0x a peer written in Python-level torch (torchvision, kornia,
-    MONAI); eager torch, small: at most 10 us above the peer per call.
+    MONAI); eager torch, small (a CPU target): at most 10 us above the peer per call, with
+    the value checks that run by default on CPU. The large targets are GPU targets, where
+    value checks never run by default: an eager row measured on host arrays is judged by its
+    time without them (``unchecked_*``). "noise": above the limit, but the 95% interval of
+    the ratio (or the overhead) reaches it, so the rounds cannot tell the two apart.
     """
     if "error" in r:
         return None
-    if r["mode"] in ("compiled", "jit") and r["size"] == "large":
-        return "<= 1.0x", r["ratio"] <= 1.0
-    if r["mode"] == "eager" and r["size"] == "large":
-        limit = 1.25 if r["peer"].startswith("F.") else 1.0
-        return f"<= {limit}x", r["ratio"] <= limit
+
+    def verdict(value, ci, limit):
+        return "met" if value <= limit else ("noise" if ci[0] <= limit else "MISSED")
+
+    if r["size"] == "large" and r["mode"] in ("compiled", "jit", "eager"):
+        limit = 1.25 if r["mode"] == "eager" and r["peer"].startswith("F.") else 1.0
+        if "unchecked_ratio" in r:
+            return f"<= {limit}x", verdict(r["unchecked_ratio"], r["unchecked_ratio_ci"], limit)
+        return f"<= {limit}x", verdict(r["ratio"], r.get("ratio_ci", (r["ratio"],)), limit)
     if r["mode"] == "eager" and r["size"] == "small":
-        return "<= +10 us", r["overhead_us"] <= 10.0
+        return "<= +10 us", verdict(r["overhead_us"], r.get("overhead_ci_us", (r["overhead_us"],)), 10.0)
     return None
 
 
 def _format_row(r: dict[str, Any]) -> str:
     head = f"| {r['loss']} | {r['size']} | {r['framework']} {r['mode']} | {r['pass']} | {r['peer']} |"
     if "error" in r:
-        return head + f" skipped: {r['error']} | | | | | |"
+        return head + f" skipped: {r['error']} | | | | | | | |"
     bw = f"{100 * r['bw_fraction']:.0f}%" if "bw_fraction" in r else ""
+    ci = r.get("ratio_ci")
+    ratio = f"{r['ratio']:.2f}" + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else "")
+    bare = f"{r['unchecked_ms']:.4f} ({r['unchecked_ratio']:.2f}x)" if "unchecked_ms" in r else ""
     t = target(r)
-    verdict = "" if t is None else f"{t[0]}: {'met' if t[1] else 'MISSED'}"
-    return head + (f" {r['ours_ms']:.4f} | {r['peer_ms']:.4f} | {r['ratio']:.2f} | {r['overhead_us']:+.1f} | {bw} | {verdict} |")
+    verdict = "" if t is None else f"{t[0]}: {t[1]}"
+    return head + (f" {r['ours_ms']:.4f} | {r['peer_ms']:.4f} | {ratio} | {r['overhead_us']:+.1f} | {bare} | {bw} "
+                   f"| {verdict} |")
 
 
-HEADER = ("| loss | size | mode | pass | peer | ours ms | peer ms | ours/peer | overhead us | of copy bw | target |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| loss | size | mode | pass | peer | ours ms | peer ms | ours/peer (95% CI) | overhead us "
+          "| ours without value checks ms | of copy bw | target |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def render(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The markdown report: target summary, versions, copy bandwidth, one line per row."""
     judged = [(r, target(r)) for r in rows]
-    missed = [f"{r['loss']} {r['size']} {r['framework']} {r['mode']} {r['pass']} ({r['ratio']:.2f}x, "
-              f"{r['overhead_us']:+.0f} us)" for r, t in judged if t is not None and not t[1]]
-    met = sum(1 for _, t in judged if t is not None and t[1])
+
+    def listing(which):
+        return "; ".join(f"{r['loss']} {r['size']} {r['framework']} {r['mode']} {r['pass']} ({r['ratio']:.2f}x, "
+                         f"{r['overhead_us']:+.0f} us)" for r, t in judged if t is not None and t[1] == which)
+
+    counts = {v: sum(1 for _, t in judged if t is not None and t[1] == v) for v in ("met", "noise", "MISSED")}
+    total = sum(counts.values())
     bw = meta.get("copy_bandwidth_GBps", {})
     return "\n".join([
         f"# Benchmark, {meta['device']}, {meta['date']}", "",
-        f"Targets met: {met} of {met + len(missed)} rows.", "",
-        *(["Missed: " + "; ".join(missed), ""] if missed else []),
+        f"Targets: {counts['met']} of {total} rows met, {counts['noise']} within the noise (above the limit, "
+        f"but the 95% interval reaches it), {counts['MISSED']} missed.", "",
+        "Large eager rows on host arrays are judged by ours without value checks (the GPU default, "
+        "for these GPU targets); the column shows it, the ours column is the CPU default.", "",
+        *([f"Missed: {listing('MISSED')}", ""] if counts["MISSED"] else []),
+        *([f"Within the noise: {listing('noise')}", ""] if counts["noise"] else []),
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
         "Copy bandwidth (read + write): " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in bw.items()), "",
         HEADER, *(_format_row(r) for r in rows), "",

@@ -701,16 +701,13 @@ def kl_divergence(p, q, *, axis=-1, log_input=False, reduction="mean", weight=No
     p, q = floating(B, name, p=p, q=q)
     axis = check_axis(name, "axis", axis, len(shape))
     if log_input:
-        live = p != -xp.inf  # NaN stays NaN
-        # log p = -inf terms are 0; replacing them by 0 first keeps their gradients 0, not NaN
-        terms = xp.where(live, B.kl_terms_log(xp.where(live, p, 0.0), q), 0.0)
-    else:
-        check_value_range(B, name, "p", p, 0.0, math.inf, "non-negative (probabilities)")
-        check_value_range(B, name, "q", q, 0.0, math.inf, "non-negative (probabilities)")
-        live = p != 0  # NaN stays NaN
-        ps = xp.where(live, p, xp.ones_like(p))
-        qs = xp.where(live, q, xp.ones_like(q))
-        terms = xp.where(live, ps * (xp.log(ps) - xp.log(qs)), 0.0)
+        return reduce(B, B.kl_log_sum(p, q, axis), reduction, weight, name)
+    check_value_range(B, name, "p", p, 0.0, math.inf, "non-negative (probabilities)")
+    check_value_range(B, name, "q", q, 0.0, math.inf, "non-negative (probabilities)")
+    live = p != 0  # NaN stays NaN
+    ps = xp.where(live, p, xp.ones_like(p))
+    qs = xp.where(live, q, xp.ones_like(q))
+    terms = xp.where(live, ps * (xp.log(ps) - xp.log(qs)), 0.0)
     if tuple(terms.shape) != shape:
         terms = xp.broadcast_to(terms, shape)
     return reduce(B, xp.sum(terms, axis=axis), reduction, weight, name)

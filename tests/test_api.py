@@ -69,7 +69,8 @@ def _generic_of(backend_name):
         ("sort", (np.array([3.0, 1.0, 2.0]),)),
         ("bce_with_logits", (np.array([-3.0, 0.5, 40.0]), np.array([0.0, 0.3, 1.0]))),
         ("softmax_cross_entropy", (np.array([[1.0, 2.0, 3.0], [0.0, 1e3, -1e3]]), np.array([2, 0]))),
-        ("kl_terms_log", (np.log(np.array([0.2, 0.8, 1e-30])), np.log(np.array([0.5, 0.5, 0.25])))),
+        ("kl_log_sum", (np.array([[np.log(0.2), np.log(0.8), -69.0], [np.log(0.5), np.log(0.5), -np.inf]]),
+                        np.array([[np.log(0.5), np.log(0.5), -1.4], [np.log(0.25), np.log(0.75), -np.inf]]), -1)),
     ],
 )
 def test_each_override_equals_the_generic_primitive(backend, prim, args):
@@ -79,6 +80,42 @@ def test_each_override_equals_the_generic_primitive(backend, prim, args):
     b = _check.to_numpy(getattr(specific, prim)(*conv))
     assert np.all(np.isfinite(a))
     np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("axis", [-1, 1, 0])
+def test_torch_large_kl_log_sum_fast_path_equals_the_array_api_form(axis):
+    """Above the size where torch takes its autograd.Function: the same values, gradients
+    and second derivatives (create_graph) as the array-API form, with p = -inf entries
+    (q = -inf too, and q = -inf alone: +inf) in the rows."""
+    require("torch")
+    import torch
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(8, 96, 128))
+    lp = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    lq = lp[::-1].copy()
+    lp[0, 0, :4] = -np.inf
+    lq[0, 0, :2] = -np.inf  # p = q = 0 there
+    generic, specific = _generic_of("torch")
+    assert lp.size >= 1 << 16  # the fast path's size
+
+    def run(B, create_graph):
+        p = torch.tensor(lp, requires_grad=True)
+        q = torch.tensor(lq, requires_grad=True)
+        out = B.kl_log_sum(p, q, axis)
+        gp, gq = torch.autograd.grad(out.sum(), (p, q), create_graph=create_graph)
+        if not create_graph:
+            return out.detach().numpy(), gp.numpy(), gq.numpy()
+        (hp,) = torch.autograd.grad((gp * gp).sum() + gq.sum(), p)
+        return hp.numpy(),
+
+    for create_graph in (False, True):
+        for a, b in zip(run(generic, create_graph), run(specific, create_graph), strict=True):
+            assert np.all(np.isfinite(a))
+            np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-15)  # sums in another order
+    lq[1, 0, 0] = -np.inf  # q = 0 where p > 0: +inf
+    out = specific.kl_log_sum(torch.tensor(lp), torch.tensor(lq), -1)
+    assert np.isposinf(out[1, 0].item()) and np.isfinite(out[0, 0].item())
 
 
 def test_primitive_reference_values():
