@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 import types
 
+from . import _torch_functions
 from ._generic import Backend
 
 
@@ -63,46 +64,6 @@ def _trace_safe_namespace():
 
 #: elements from which an eager fast path that saves whole-array passes pays for its overhead
 _LARGE = 1 << 16
-_KL_FUNCTION = None
-
-
-def _kl_log_sum_function():
-    """The autograd.Function behind ``TorchBackend.kl_log_sum`` (built once, on first use)."""
-    global _KL_FUNCTION
-    if _KL_FUNCTION is not None:
-        return _KL_FUNCTION
-    import torch
-
-    def rowdot(a, b, axis):
-        # Σ_axis a·b as a batched (1, K) @ (K, 1) product: one read of each, nothing written
-        a, b = a.movedim(axis, -1).unsqueeze(-2), b.movedim(axis, -1).unsqueeze(-1)
-        return torch.matmul(a, b)[..., 0, 0]
-
-    class KLLogSum(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, log_p, log_q, axis):
-            e = torch.exp(log_p)
-            d = torch.sub(log_p, log_q).masked_fill_(torch.isneginf(log_p), 0.0)  # 0·log 0 = 0
-            ctx.save_for_backward(log_p, log_q, e, d)
-            ctx.axis = axis
-            return rowdot(e, d, axis)
-
-        @staticmethod
-        def backward(ctx, grad):
-            log_p, log_q, e, d = ctx.saved_tensors
-            g = grad.unsqueeze(ctx.axis)
-            if torch.is_grad_enabled():  # create_graph: differentiable, from the inputs
-                live = ~torch.isneginf(log_p)
-                p0 = torch.where(live, log_p, 0.0)
-                e = torch.exp(p0) * live
-                d = torch.where(live, p0 - log_q, 0.0)
-                return g * e * (d + 1.0), -(g * e), None
-            gq = torch.mul(e, g)
-            gp = torch.add(d, 1.0).mul_(gq)
-            return gp, gq.neg_(), None
-
-    _KL_FUNCTION = KLLogSum
-    return KLLogSum
 
 
 class TorchBackend(Backend):
@@ -189,7 +150,7 @@ class TorchBackend(Backend):
             # the array-API form less one where (-inf - -inf is a quiet NaN in torch)
             diff = torch.where(torch.isneginf(log_p), 0.0, log_p - log_q)
             return torch.sum(torch.exp(log_p) * diff, dim=axis)
-        return _kl_log_sum_function().apply(log_p, log_q, axis)
+        return _torch_functions.kl_log_sum().apply(log_p, log_q, axis)
 
     def cumsum(self, x, axis=-1):
         return self._torch.cumsum(x, dim=axis)
@@ -202,6 +163,9 @@ class TorchBackend(Backend):
         if kind == "cross_entropy":
             logits, labels = arrays
             axis = params["axis"] % logits.ndim
+            if reduction != "none" and self._cpu_rows(logits, axis):
+                rows = self.softmax_cross_entropy(logits, labels, axis)
+                return self._torch.sum(rows) if reduction == "sum" else self._torch.mean(rows)
             if logits.ndim > 1 and axis != 1:
                 logits = self._torch.movedim(logits, axis, 1)
             return F.cross_entropy(logits, labels.long(), reduction=reduction)
@@ -219,7 +183,20 @@ class TorchBackend(Backend):
             return F.smooth_l1_loss(*arrays, reduction=reduction, beta=params["beta"])
         return None
 
+    def _cpu_rows(self, logits, axis):
+        """Whether the chunked CPU cross entropy applies: large contiguous CPU logits with the
+        classes last, eagerly (see ``_torch_functions.softmax_cross_entropy_rows``)."""
+        return (logits.device.type == "cpu" and logits.numel() >= _LARGE and axis % logits.ndim == logits.ndim - 1
+                and logits.is_contiguous() and not self.is_traced(logits))
+
     def softmax_cross_entropy(self, logits, labels, axis=-1):
+        """``F.cross_entropy(reduction="none")``, or on large CPU logits a function that keeps
+        and writes two fewer arrays of the logits' size."""
+        if self._cpu_rows(logits, axis):
+            k = logits.shape[-1]
+            rows = _torch_functions.softmax_cross_entropy_rows().apply(
+                logits.reshape(-1, k), labels.reshape(-1).long())
+            return rows.reshape(labels.shape)
         return self.fused_loss("cross_entropy", logits, labels, reduction="none", axis=axis)
 
     def sort(self, x, axis=-1):

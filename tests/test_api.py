@@ -118,6 +118,41 @@ def test_torch_large_kl_log_sum_fast_path_equals_the_array_api_form(axis):
     assert np.isposinf(out[1, 0].item()) and np.isfinite(out[0, 0].item())
 
 
+@pytest.mark.parametrize("shape", [(640, 128), (4, 80, 257)])
+def test_torch_large_cpu_softmax_cross_entropy_fast_path_equals_f_cross_entropy(shape):
+    """Above the size where CPU logits take torch's chunked autograd.Function: the values,
+    gradients and second derivatives (create_graph) of ``F.cross_entropy(reduction="none")``,
+    with saturated logits in a row."""
+    require("torch")
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape) * 3
+    x.reshape(-1, shape[-1])[0, :3] = [80.0, -1e4, 1e4]
+    y = rng.integers(0, shape[-1], size=shape[:-1])
+    assert x.size >= 1 << 16  # the fast path's size
+    _, B = _generic_of("torch")
+    upstream = torch.tensor(rng.uniform(0.5, 2.0, size=shape[:-1]))
+
+    def run(f, create_graph):
+        t = torch.tensor(x, requires_grad=True)
+        out = f(t, torch.tensor(y))
+        (g,) = torch.autograd.grad((out * upstream).sum(), t, create_graph=create_graph)
+        if not create_graph:
+            return out.detach().numpy(), g.numpy()
+        (h,) = torch.autograd.grad((g * g).sum(), t)
+        return (h.numpy(),)
+
+    def peer(t, labels):
+        return F.cross_entropy(t.movedim(-1, 1), labels, reduction="none")
+
+    for create_graph in (False, True):
+        for a, b in zip(run(peer, create_graph), run(B.softmax_cross_entropy, create_graph), strict=True):
+            assert np.all(np.isfinite(a))
+            np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-13)
+
+
 def test_primitive_reference_values():
     B = backends.get(np.zeros(1))
     np.testing.assert_allclose(B.softplus(np.array([0.0, 1e3])), [np.log(2.0), 1e3])

@@ -227,6 +227,26 @@ def _forbidden(name):
     return fail
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cross_entropy_large_cpu_logits_match_torch(reduction, dtype):
+    """Logits large enough for torch's chunked CPU kernel (all reductions): F.cross_entropy's
+    values and gradients."""
+    require("torch")
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(512, 300)) * 4
+    y = rng.integers(0, 300, size=512)
+    _, ga = _value_and_grad("torch", lambda a, b: losses.cross_entropy(a, b, reduction=reduction), x, y)
+    _, gb = _torch_value_and_grad(lambda a, b: F.cross_entropy(a, b, reduction=reduction), x, y)
+    a = losses.cross_entropy(_check.convert(x, "torch", dtype), _check.convert(y, "torch"), reduction=reduction)
+    b = F.cross_entropy(_check.convert(x, "torch", dtype), _check.convert(y, "torch"), reduction=reduction)
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(_check.to_numpy(a), _check.to_numpy(b), rtol=rtol)
+    np.testing.assert_allclose(ga, gb, rtol=1e-12, atol=1e-16)
+
+
 def test_cross_entropy_fused_path_is_the_softmax_cross_entropy_primitive(monkeypatch):
     """No class weight, smoothing or ignore_index: one fused call (F.cross_entropy with the
     reduction on torch), or B.softmax_cross_entropy + reduce with per-item weights; nothing of
