@@ -309,8 +309,8 @@ def multiclass_hinge(scores, labels, *, axis=-1, margin=1.0, reduction="mean", w
     axis = check_axis(name, "axis", axis, scores.ndim)
     k = scores.shape[axis]
     check_labels(B, name, labels, "scores", scores, axis, k)
+    true = B.gather_class(scores, labels, axis=axis)
     is_true = B.one_hot(labels, k, axis=axis, dtype=xp.bool)
-    true = xp.sum(xp.where(is_true, scores, 0.0), axis=axis)
     lowest = float(xp.finfo(scores.dtype).min)
     rival = xp.max(xp.where(is_true, lowest, scores), axis=axis)
     return reduce(B, B.relu(margin + rival - true), reduction, weight, name)
