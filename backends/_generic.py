@@ -189,6 +189,13 @@ class Backend:
     def sort(self, x: Array, axis: int = -1) -> Array:
         return self.xp.sort(x, axis=axis)
 
+    def sort_descending(self, x: Array, axis: int = -1) -> tuple[Array, Array]:
+        """``(values, indices)``: ``x`` sorted in descending order along ``axis`` by a stable
+        sort (ties keep their order, so every framework picks the same permutation), and the
+        permutation. The gradient flows into ``x`` through the values."""
+        perm = self.xp.argsort(self.stop_gradient(x), axis=axis, descending=True, stable=True)
+        return self.take_along_axis(x, perm, axis=axis), perm
+
     def median(self, x: Array, axis: int = -1) -> Array:
         """Median along ``axis``; an even count gives the mean of the two middle values."""
         xp = self.xp

@@ -53,8 +53,9 @@ def kl_log_sum():
     return KLLogSum
 
 
-#: elements per chunk of rows: small enough that the temporaries are reused memory
-_CHUNK = 1 << 18
+#: elements per chunk of rows: small enough that the temporaries are reused memory, large
+#: enough that the per-operation overhead stays small (1 << 20 was fastest on a 2-core CPU)
+_CHUNK = 1 << 20
 
 
 @functools.cache

@@ -185,8 +185,11 @@ class TorchBackend(Backend):
 
     def _cpu_rows(self, logits, axis):
         """Whether the chunked CPU cross entropy applies: large contiguous CPU logits with the
-        classes last, eagerly (see ``_torch_functions.softmax_cross_entropy_rows``)."""
-        return (logits.device.type == "cpu" and logits.numel() >= _LARGE and axis % logits.ndim == logits.ndim - 1
+        classes last that need a gradient, eagerly (see
+        ``_torch_functions.softmax_cross_entropy_rows``; what it saves is memory kept for
+        and written by the backward, so without one ``F.cross_entropy`` runs)."""
+        return (logits.device.type == "cpu" and logits.requires_grad and self._torch.is_grad_enabled()
+                and logits.numel() >= _LARGE and axis % logits.ndim == logits.ndim - 1
                 and logits.is_contiguous() and not self.is_traced(logits))
 
     def softmax_cross_entropy(self, logits, labels, axis=-1):
@@ -201,6 +204,9 @@ class TorchBackend(Backend):
 
     def sort(self, x, axis=-1):
         return self._torch.sort(x, dim=axis).values
+
+    def sort_descending(self, x, axis=-1):
+        return tuple(self._torch.sort(x, dim=axis, descending=True, stable=True))  # values: no gather
 
     def stop_gradient(self, x):
         return x.detach()

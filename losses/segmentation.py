@@ -150,8 +150,7 @@ def _lovasz(B, errors, fg, axis):
     constants of the labels; the gradient flows into ``errors`` through the permutation.
     """
     xp = B.xp
-    perm = xp.argsort(B.stop_gradient(errors), axis=axis, descending=True, stable=True)
-    errors = B.take_along_axis(errors, perm, axis=axis)
+    errors, perm = B.sort_descending(errors, axis=axis)
     fg = B.take_along_axis(fg, perm, axis=axis)
     n, size = fg.ndim, fg.shape[axis]
     position = xp.reshape(

@@ -676,6 +676,28 @@ def test_lovasz_hinge_edge_cases_finite(fw):
     assert float(losses.lovasz_hinge(np.array([[2.0, -1.0]]), np.array([[1.0, 0.0]]))) == 0.0
 
 
+def test_lovasz_gradients_at_tied_errors_agree_across_frameworks():
+    """Tied errors: the value does not depend on their order, the gradient does; the stable
+    sort gives torch and JAX (and the NumPy-free order by index) the same one."""
+    require("torch")
+    require("jax")
+    probs = np.array([[[0.5, 0.5], [0.5, 0.5], [0.5, 0.5], [0.2, 0.8], [0.5, 0.5], [0.8, 0.2]]])
+    labels = np.array([[0, 1, 0, 1, 1, 0]])
+    hinge_logits = np.array([[0.5, 0.5, -0.5, 0.5, 2.0, -0.5]])
+    cases = [("lovasz_softmax", (probs, labels)), ("lovasz_hinge", (hinge_logits, labels))]
+    for name, args in cases:
+        entry = losses.catalog.get(name)
+        (gt,) = _check.autodiff_gradients(entry, args, {}, "torch")
+        (gj,) = _check.autodiff_gradients(entry, args, {}, "jax")
+        np.testing.assert_array_equal(gt, gj, err_msg=name)
+    # the tie matters: pixels 1 and 3 (error 0.5, foreground) get different weights by position.
+    # Sorted (stable): errors 1.5, .5, .5, .5, .5, 0 with fg 0, 1, 0, 1, 0, 1 (pixels 0, 1, 2, 3,
+    # 5, 4); J_i = i / (3 + i - cumsum(fg)_i) = 1/4, 2/4, 3/5, 4/5, 5/6, 1, so pixel 1 (2nd) has
+    # weight 1/4 and pixel 3 (4th) 4/5 - 3/5, and d error / d logit = -1 for a foreground pixel
+    (g,) = _check.autodiff_gradients(losses.catalog.get("lovasz_hinge"), cases[1][1], {}, "torch")
+    np.testing.assert_allclose(g[0, [1, 3]], [-0.25, -0.2])
+
+
 # -- bad input -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", OVERLAP)
 def test_overlap_shape_mismatch_raises(name):
