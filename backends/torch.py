@@ -98,7 +98,7 @@ class TorchBackend(Backend):
     def value_range(self, x):
         if x.dtype == self._torch.bool:
             x = x.to(self._torch.uint8)
-        low, high = self._torch.aminmax(x.detach())
+        low, high = self._torch.aminmax(x.detach() if x.requires_grad else x)
         return low.item(), high.item()
 
     def asarray(self, value, like, dtype=None):

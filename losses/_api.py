@@ -193,6 +193,10 @@ def floating(B: Any, name: str, **arrays: Array) -> list[Array]:
     TypeError naming the argument for a non-floating array.
     """
     xp = B.xp
+    values = list(arrays.values())
+    first = getattr(values[0], "dtype", None)
+    if first in B.wide_floats and all(getattr(x, "dtype", None) == first for x in values[1:]):
+        return values  # the common case, without the per-array checks below
     dtypes = []
     for arg, x in arrays.items():
         dtype = getattr(x, "dtype", None)
@@ -318,6 +322,7 @@ def pair(name: str, pred: Array, target: Array, names: tuple[str, str] = ("pred"
         if not hasattr(x, "shape"):
             raise TypeError(f"{name}: {arg} must be an array, got {type(x).__name__}")
     B = backend_of(name, **{a: pred, b: target})
-    broadcast_shapes(name, **{a: tuple(pred.shape), b: tuple(target.shape)})
+    if pred.shape != target.shape:
+        broadcast_shapes(name, **{a: tuple(pred.shape), b: tuple(target.shape)})
     pred, target = floating(B, name, **{a: pred, b: target})
     return B, pred, target
