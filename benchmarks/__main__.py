@@ -32,11 +32,13 @@ def _median_ms(fn, sync, repeat: int) -> float:
 
 def _round_times(runners, repeat: int) -> list[list[float]]:
     """Seconds per call of each ``(fn, sync)`` runner, one entry per round; the runners take
-    turns within every round.
+    turns within every round, in an order shuffled round by round.
 
     Alternating ours and the peer round by round spreads drifts of the machine (frequency,
-    other load, allocator state) over both instead of charging them to whichever ran first.
+    other load, allocator state) over both instead of charging them to whichever ran first;
+    the shuffle removes what running first or second within a round would add.
     """
+    order = np.random.default_rng(1)
     inner = []
     for fn, sync in runners:
         for _ in range(3):
@@ -47,7 +49,8 @@ def _round_times(runners, repeat: int) -> list[list[float]]:
         inner.append(50 if time.perf_counter() - t0 < 1e-4 else 1)
     times: list[list[float]] = [[] for _ in runners]
     for _ in range(repeat):
-        for k, (fn, sync) in enumerate(runners):
+        for k in order.permutation(len(runners)):
+            fn, sync = runners[k]
             t0 = time.perf_counter()
             for _ in range(inner[k]):
                 out = fn()

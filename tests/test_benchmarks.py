@@ -17,3 +17,39 @@ def test_harness_times_forward_and_backward_against_the_peer():
         assert r["peer"] == "F.mse_loss"
         assert r["ours_ms"] > 0 and r["peer_ms"] > 0
         assert r["ratio"] == pytest.approx(r["ours_ms"] / r["peer_ms"])
+
+
+def test_interval_of_a_constant_ratio_is_that_ratio():
+    from benchmarks.__main__ import _interval
+
+    peer = [1.0, 1.2, 0.9, 1.1, 1.05, 0.95]
+    lo, hi, dlo, dhi = _interval([2 * p for p in peer], peer)
+    assert lo == pytest.approx(2.0) and hi == pytest.approx(2.0)
+    # the overhead in us: the median difference of resampled medians, between 0.9 and 1.2 s
+    assert 0.9e6 <= dlo <= dhi <= 1.2e6
+
+
+def _row(**kw):
+    row = {"loss": "x", "size": "large", "framework": "torch", "mode": "compiled", "pass": "fwd", "peer": "F.x",
+           "ours_ms": 1.0, "peer_ms": 1.0, "ratio": 1.0, "overhead_us": 0.0, "ratio_ci": [1.0, 1.0]}
+    row.update(kw)
+    return row
+
+
+@pytest.mark.parametrize("kw, expected", [
+    ({"ratio": 0.98, "ratio_ci": [0.95, 1.01]}, ("<= 1.0x", "met")),
+    ({"ratio": 1.03, "ratio_ci": [0.99, 1.08]}, ("<= 1.0x", "noise")),
+    ({"ratio": 1.10, "ratio_ci": [1.05, 1.15]}, ("<= 1.0x", "MISSED")),
+    # eager against a torch.nn.functional peer: 1.25x
+    ({"mode": "eager", "ratio": 1.2, "ratio_ci": [1.1, 1.3]}, ("<= 1.25x", "met")),
+    # eager against a Python-level peer, judged without value checks when that was measured
+    ({"mode": "eager", "peer": "kornia", "ratio": 1.6, "ratio_ci": [1.5, 1.7],
+      "unchecked_ratio": 0.9, "unchecked_ratio_ci": [0.8, 1.0]}, ("<= 1.0x", "met")),
+    ({"mode": "eager", "size": "small", "overhead_us": 12.0, "overhead_ci_us": [11.0, 13.0]}, ("<= +10 us", "MISSED")),
+    ({"mode": "eager", "size": "small", "overhead_us": 12.0, "overhead_ci_us": [9.0, 13.0]}, ("<= +10 us", "noise")),
+    ({"mode": "compiled", "size": "small"}, None),
+])
+def test_target_verdicts(kw, expected):
+    from benchmarks.__main__ import target
+
+    assert target(_row(**kw)) == expected
