@@ -213,13 +213,13 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
                     for backward in (False, True):
                         row = {"loss": case.loss, "size": size, "framework": fw, "mode": mode,
                                "pass": "fwd+bwd" if backward else "fwd", "peer": label}
-                        runners = [runner(case, arrays, case.ours, mode, backward),
-                                   runner(case, arrays, peer, mode, backward)]
                         # eager on host arrays, ours also without value checks: as it runs on a GPU
                         unchecked = mode == "eager" and _host(fw)
-                        if unchecked:
-                            runners.append(_unchecked(runner(case, arrays, case.ours, mode, backward)))
                         try:
+                            runners = [runner(case, arrays, case.ours, mode, backward),
+                                       runner(case, arrays, peer, mode, backward)]
+                            if unchecked:
+                                runners.append(_unchecked(runner(case, arrays, case.ours, mode, backward)))
                             times = _round_times(runners, repeat)
                         except Exception as exc:  # a peer not installed, or a failure: reported
                             row["error"] = f"{type(exc).__name__}: {exc}"[:120]

@@ -53,3 +53,16 @@ def test_target_verdicts(kw, expected):
     from benchmarks.__main__ import target
 
     assert target(_row(**kw)) == expected
+
+
+def test_a_missing_framework_is_a_skipped_row(monkeypatch):
+    """A peer's framework that is not installed gives a row with an error, not a crash."""
+    require("torch")
+    from benchmarks import __main__ as bench
+
+    def no_jax(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'jax'")
+
+    monkeypatch.setitem(bench.FRAMEWORKS, "jax", (("jit",), no_jax, lambda: 1.0))
+    rows, _ = bench.run(["small"], ["jit"], ["mse"], repeat=1)
+    assert [r["error"] for r in rows] == ["ModuleNotFoundError: No module named 'jax'"] * 2
