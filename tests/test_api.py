@@ -155,6 +155,26 @@ def test_torch_large_cpu_softmax_cross_entropy_fast_path_equals_f_cross_entropy(
             np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-13)
 
 
+def test_torch_float32_sort_descending_is_the_stable_permutation():
+    """torch's float32 path (unique integer keys, an unstable sort) against the stable
+    argsort: many ties, zeros of both signs, negatives, infinities, along every axis."""
+    require("torch")
+    import torch
+
+    rng = np.random.default_rng(0)
+    x = rng.choice([0.0, -0.0, 0.25, 0.5, 1.0, -1.5, -0.25, np.inf, -np.inf, 3e-39], size=(4, 6, 50))
+    x = np.where(rng.uniform(size=x.shape) < 0.3, rng.normal(size=x.shape), x).astype(np.float32)
+    generic, specific = _generic_of("torch")
+    t = torch.tensor(x)
+    for axis in (0, 1, 2, -1):
+        values, perm = specific.sort_descending(t, axis=axis)
+        expected = np.argsort(-x, axis=axis, kind="stable")  # ties in index order; -0.0 == 0.0
+        np.testing.assert_array_equal(perm.numpy(), expected)
+        np.testing.assert_array_equal(values.numpy(), np.take_along_axis(x, expected, axis=axis))
+        g_values, g_perm = generic.sort_descending(t, axis=axis)
+        np.testing.assert_array_equal(perm.numpy(), g_perm.numpy())
+
+
 def test_primitive_reference_values():
     B = backends.get(np.zeros(1))
     np.testing.assert_allclose(B.softplus(np.array([0.0, 1e3])), [np.log(2.0), 1e3])

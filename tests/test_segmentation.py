@@ -4,6 +4,7 @@ bad input."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -685,11 +686,11 @@ def test_lovasz_gradients_at_tied_errors_agree_across_frameworks():
     labels = np.array([[0, 1, 0, 1, 1, 0]])
     hinge_logits = np.array([[0.5, 0.5, -0.5, 0.5, 2.0, -0.5]])
     cases = [("lovasz_softmax", (probs, labels)), ("lovasz_hinge", (hinge_logits, labels))]
-    for name, args in cases:
+    for (name, args), dtype in itertools.product(cases, ["float64", "float32"]):  # torch float32: keyed sort
         entry = losses.catalog.get(name)
-        (gt,) = _check.autodiff_gradients(entry, args, {}, "torch")
-        (gj,) = _check.autodiff_gradients(entry, args, {}, "jax")
-        np.testing.assert_array_equal(gt, gj, err_msg=name)
+        (gt,) = _check.autodiff_gradients(entry, args, {}, "torch", dtype)
+        (gj,) = _check.autodiff_gradients(entry, args, {}, "jax", dtype)
+        np.testing.assert_array_equal(gt, gj, err_msg=f"{name} {dtype}")
     # the tie matters: pixels 1 and 3 (error 0.5, foreground) get different weights by position.
     # Sorted (stable): errors 1.5, .5, .5, .5, .5, 0 with fg 0, 1, 0, 1, 0, 1 (pixels 0, 1, 2, 3,
     # 5, 4); J_i = i / (3 + i - cumsum(fg)_i) = 1/4, 2/4, 3/5, 4/5, 5/6, 1, so pixel 1 (2nd) has
