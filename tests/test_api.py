@@ -156,16 +156,17 @@ def test_torch_large_cpu_softmax_cross_entropy_fast_path_equals_f_cross_entropy(
 
 
 def test_torch_float32_sort_descending_is_the_stable_permutation():
-    """torch's float32 path (unique integer keys, an unstable sort) against the stable
+    """torch's large float32 path (unique integer keys, an unstable sort) against the stable
     argsort: many ties, zeros of both signs, negatives, infinities, along every axis."""
     require("torch")
     import torch
 
     rng = np.random.default_rng(0)
-    x = rng.choice([0.0, -0.0, 0.25, 0.5, 1.0, -1.5, -0.25, np.inf, -np.inf, 3e-39], size=(4, 6, 50))
+    x = rng.choice([0.0, -0.0, 0.25, 0.5, 1.0, -1.5, -0.25, np.inf, -np.inf, 3e-39], size=(8, 40, 256))
     x = np.where(rng.uniform(size=x.shape) < 0.3, rng.normal(size=x.shape), x).astype(np.float32)
     generic, specific = _generic_of("torch")
     t = torch.tensor(x)
+    assert t.numel() >= 1 << 16  # the keyed path's size
     for axis in (0, 1, 2, -1):
         values, perm = specific.sort_descending(t, axis=axis)
         expected = np.argsort(-x, axis=axis, kind="stable")  # ties in index order; -0.0 == 0.0
@@ -173,6 +174,22 @@ def test_torch_float32_sort_descending_is_the_stable_permutation():
         np.testing.assert_array_equal(values.numpy(), np.take_along_axis(x, expected, axis=axis))
         g_values, g_perm = generic.sort_descending(t, axis=axis)
         np.testing.assert_array_equal(perm.numpy(), g_perm.numpy())
+
+
+@pytest.mark.slow
+def test_torch_float32_sort_descending_compiles_to_the_same_permutation():
+    """The keyed sort under torch.compile(fullgraph=True) with inductor (bit casts, shifts)."""
+    require("torch")
+    import torch
+
+    rng = np.random.default_rng(1)
+    x = torch.tensor(rng.choice([0.0, 0.5, 1.0, 0.25], size=(4, 19, 1024)).astype(np.float32))
+    _, B = _generic_of("torch")
+    compiled = torch.compile(lambda t: B.sort_descending(t, axis=2), fullgraph=True, backend="inductor")
+    values, perm = compiled(x)
+    expected = np.argsort(-x.numpy(), axis=2, kind="stable")
+    np.testing.assert_array_equal(perm.numpy(), expected)
+    np.testing.assert_array_equal(values.numpy(), np.take_along_axis(x.numpy(), expected, axis=2))
 
 
 def test_primitive_reference_values():

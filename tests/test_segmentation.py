@@ -686,7 +686,7 @@ def test_lovasz_gradients_at_tied_errors_agree_across_frameworks():
     labels = np.array([[0, 1, 0, 1, 1, 0]])
     hinge_logits = np.array([[0.5, 0.5, -0.5, 0.5, 2.0, -0.5]])
     cases = [("lovasz_softmax", (probs, labels)), ("lovasz_hinge", (hinge_logits, labels))]
-    for (name, args), dtype in itertools.product(cases, ["float64", "float32"]):  # torch float32: keyed sort
+    for (name, args), dtype in itertools.product(cases, ["float64", "float32"]):
         entry = losses.catalog.get(name)
         (gt,) = _check.autodiff_gradients(entry, args, {}, "torch", dtype)
         (gj,) = _check.autodiff_gradients(entry, args, {}, "jax", dtype)
