@@ -585,7 +585,10 @@ def lovasz_hinge(logits, target, *, per_sample=True, reduction="mean", weight=No
     same_shape(name, logits=logits, target=target)
     if logits.ndim < 1:
         raise ValueError(f"{name}: logits must have a batch axis 0, got a 0-d array")
-    check_values(B, name, "target", target, lambda v: (v == 0) | (v == 1), "0 or 1")
+    if xp.isdtype(tdtype, "real floating"):
+        check_values(B, name, "target", target, lambda v: (v == 0) | (v == 1), "0 or 1")
+    else:  # integers (or booleans) in [0, 1] are 0 or 1: the cheaper min/max check
+        check_value_range(B, name, "target", target, 0, 1, "0 or 1")
     t = xp.astype(target, logits.dtype)
     n = logits.shape[0]
     errors = 1.0 - logits * (2.0 * t - 1.0)

@@ -807,8 +807,9 @@ def test_lovasz_hinge_bad_input(backend, to):
         losses.lovasz_hinge(to(np.zeros((2, 3))), to(np.zeros((2, 4))))
     with pytest.raises(ValueError, match="lovasz_hinge: target must be 0 or 1"):
         losses.lovasz_hinge(to(np.zeros((2, 3))), to(np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]])))
-    with pytest.raises(ValueError, match="lovasz_hinge: target must be 0 or 1"):
-        losses.lovasz_hinge(to(np.zeros((2, 3))), to(np.array([[0, 1, -1], [0, 0, 0]])))
+    for bad in ([[0, 1, -1], [0, 0, 0]], [[0, 1, 2], [0, 0, 0]], [[0.0, 0.5, 1.0], [0.0, 0.0, 0.0]]):
+        with pytest.raises(ValueError, match="lovasz_hinge: target must be 0 or 1"):
+            losses.lovasz_hinge(to(np.zeros((2, 3))), to(np.array(bad)))
     with pytest.raises(TypeError, match="lovasz_hinge: logits must be a floating-point array"):
         losses.lovasz_hinge(to(np.zeros((2, 3), dtype=np.int64)), to(np.zeros((2, 3))))
 
