@@ -211,7 +211,7 @@ class TorchBackend(Backend):
         torch's stable sort and the same permutation. Otherwise (small: the five extra
         operations would cost more than they save) torch's stable sort, values included."""
         torch = self._torch
-        if (x.dtype != torch.float32 or x.ndim == 0 or x.numel() < _LARGE
+        if (x.dtype != torch.float32 or x.ndim == 0 or x.numel() < _LARGE or x.shape[axis] >= 1 << 32
                 or (not torch.compiler.is_compiling() and self._functorch(x))):
             return tuple(torch.sort(x, dim=axis, descending=True, stable=True))
         n = x.shape[axis]
