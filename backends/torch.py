@@ -85,6 +85,11 @@ class TorchBackend(Backend):
         functorch = self._torch._C._functorch
         return functorch.peek_interpreter_stack() is not None or functorch.is_functorch_wrapped_tensor(x)
 
+    def _plain_eager(self, x):
+        """Eager, outside torch.func transforms and autocast: where the autograd.Functions of
+        ``_torch_functions`` run (autocast would run their matmul in low precision)."""
+        return not self.is_traced(x) and not self._torch.is_autocast_enabled(x.device.type)
+
     def is_traced(self, x):
         """Compiling, or a torch.func transform (grad, vmap) wraps ``x``: no data to read."""
         return self._torch.compiler.is_compiling() or self._functorch(x)
@@ -143,9 +148,9 @@ class TorchBackend(Backend):
         """Large and eager: one autograd.Function that writes 2 arrays forward (e^p, and p - q
         masked in place), sums with a batched dot and writes 2 for the gradients (the
         array-API form writes 4 and 5). Small (its Python overhead would dominate), traced
-        (torch.compile fuses it; torch.func) or broadcast: the array-API form."""
+        (torch.compile fuses it; torch.func), under autocast or broadcast: the array-API form."""
         torch = self._torch
-        if (log_p.shape != log_q.shape or log_p.numel() < _LARGE or self.is_traced(log_p)
+        if (log_p.shape != log_q.shape or log_p.numel() < _LARGE or not self._plain_eager(log_p)
                 or self.is_traced(log_q)):
             # the array-API form less one where (-inf - -inf is a quiet NaN in torch)
             diff = torch.where(torch.isneginf(log_p), 0.0, log_p - log_q)
@@ -190,7 +195,7 @@ class TorchBackend(Backend):
         and written by the backward, so without one ``F.cross_entropy`` runs)."""
         return (logits.device.type == "cpu" and logits.requires_grad and self._torch.is_grad_enabled()
                 and logits.numel() >= _LARGE and axis % logits.ndim == logits.ndim - 1
-                and logits.is_contiguous() and not self.is_traced(logits))
+                and logits.is_contiguous() and self._plain_eager(logits))
 
     def softmax_cross_entropy(self, logits, labels, axis=-1):
         """``F.cross_entropy(reduction="none")``, or on large CPU logits a function that keeps

@@ -192,6 +192,28 @@ def test_torch_float32_sort_descending_compiles_to_the_same_permutation():
     np.testing.assert_array_equal(values.numpy(), np.take_along_axis(x.numpy(), expected, axis=2))
 
 
+def test_torch_fast_paths_step_aside_under_autocast():
+    """Under CPU autocast the autograd.Function paths (whose batched dot autocast would run
+    in bfloat16) are not taken: the results equal the array-API forms'."""
+    require("torch")
+    import torch
+
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(256, 300))
+    lp = torch.tensor(z - np.log(np.exp(z).sum(-1, keepdims=True)), dtype=torch.float32)
+    lq = torch.flip(lp, (0,))
+    generic, specific = _generic_of("torch")
+    logits = torch.tensor(z, dtype=torch.float32, requires_grad=True)
+    labels = torch.tensor(rng.integers(0, 300, size=256))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        a, b = specific.kl_log_sum(lp, lq, -1), generic.kl_log_sum(lp, lq, -1)
+        c = specific.softmax_cross_entropy(logits, labels)
+        d = specific.fused_loss("cross_entropy", logits, labels, reduction="none", axis=-1)
+    assert a.dtype == torch.float32  # the Function's batched dot would have given bfloat16
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(c.detach().numpy(), d.detach().numpy())
+
+
 def test_primitive_reference_values():
     B = backends.get(np.zeros(1))
     np.testing.assert_allclose(B.softplus(np.array([0.0, 1e3])), [np.log(2.0), 1e3])
