@@ -50,6 +50,21 @@ def require(backend: Backend | str) -> None:
         pytest.skip("cupy needs a CUDA GPU")
 
 
+def installed(*backends: Backend | str) -> list[str]:
+    """The ``backends`` that ``require`` would not skip, for a test that runs what it can
+    (and skips itself when that is nothing)."""
+    out = []
+    for b in backends:
+        try:
+            require(b)
+        except pytest.skip.Exception:
+            continue
+        out.append(Backend(b).value)
+    if not out:
+        pytest.skip(f"none of {', '.join(Backend(b).value for b in backends)} is usable here")
+    return out
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "skip_backend(name, reason): skip one backend for this test")
     config.addinivalue_line("markers", "xfail_backend(name, reason): xfail one backend for this test")
