@@ -47,6 +47,15 @@ class Backend:
     def is_floating(self, dtype: Any) -> bool:
         return bool(self.xp.isdtype(dtype, "real floating"))
 
+    def is_integer(self, dtype: Any) -> bool:
+        """Signed or unsigned integer (not bool)."""
+        return bool(self.xp.isdtype(dtype, "integral"))
+
+    def can_read(self, x: Array, anywhere: bool = False) -> bool:
+        """Whether ``x``'s values can be read now: it holds data (not traced) and, unless
+        ``anywhere``, reading it costs no device synchronisation (``is_host``)."""
+        return not self.is_traced(x) and (anywhere or self.is_host(x))
+
     def value_range(self, x: Array) -> tuple[Any, Any]:
         """(min, max) of a host array's values, as NumPy scalars (NaN if any value is NaN)."""
         v = self.to_host(x)

@@ -337,6 +337,7 @@ def main(argv=None) -> int:
             "versions": _versions(), "copy_bandwidth_GBps": {k: v / 1e9 for k, v in bandwidth.items()}}
     tag = "gpu" if "cpu" not in device else "cpu"
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     (out / f"results-{tag}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1))
     (out / f"results-{tag}.md").write_text(render(meta, rows))
     print(f"wrote {out / f'results-{tag}.md'} and .json")

@@ -180,7 +180,7 @@ def same_shape(name: str, **arrays: Array) -> tuple[int, ...]:
     items = list(arrays.items())
     first_arg, first = items[0]
     for arg, x in items[1:]:
-        if tuple(x.shape) != tuple(first.shape):
+        if x.shape != first.shape and tuple(x.shape) != tuple(first.shape):
             raise ValueError(
                 f"{name}: {arg} has shape {tuple(x.shape)}, expected {first_arg}'s shape {tuple(first.shape)}"
             )
@@ -195,8 +195,11 @@ def floating(B: Any, name: str, **arrays: Array) -> list[Array]:
     xp = B.xp
     values = list(arrays.values())
     first = getattr(values[0], "dtype", None)
-    if first in B.wide_floats and all(getattr(x, "dtype", None) == first for x in values[1:]):
-        return values  # the common case, without the per-array checks below
+    if first in B.wide_floats:  # the common cases, without the per-array checks below
+        if len(values) == 1:
+            return values
+        if len(values) == 2 and getattr(values[1], "dtype", None) == first:
+            return values
     dtypes = []
     for arg, x in arrays.items():
         dtype = getattr(x, "dtype", None)
@@ -215,9 +218,7 @@ def floating(B: Any, name: str, **arrays: Array) -> list[Array]:
 
 def _readable(B: Any, x: Array) -> bool:
     """Whether value checks run on ``x`` now (see ``set_value_checks``)."""
-    if _value_checks == "never" or B.is_traced(x):
-        return False
-    return _value_checks == "always" or B.is_host(x)
+    return _value_checks != "never" and B.can_read(x, anywhere=_value_checks == "always")
 
 
 def check_values(B: Any, name: str, arg: str, x: Array, ok: Callable[[Any], Any], what: str) -> None:
@@ -239,7 +240,7 @@ def check_value_range(B: Any, name: str, arg: str, x: Array, lo: float, hi: floa
     The cheap form of ``check_values`` for ranges (one min/max pass; NaN fails), with the
     same rule for when it runs.
     """
-    if not _readable(B, x) or math.prod(x.shape) == 0:
+    if _value_checks == "never" or not B.can_read(x, _value_checks == "always") or math.prod(x.shape) == 0:
         return
     low, high = B.value_range(x)
     if not (low >= lo and high <= hi):
@@ -251,7 +252,7 @@ def check_labels(B: Any, name: str, labels: Any, arg: str, like: Array, axis: in
     """Integer class ``labels`` of ``like``'s shape without ``axis`` (all of it for None), in
     [0, num_classes) or ``ignore_index``: TypeError / ValueError naming the loss otherwise."""
     dtype = getattr(labels, "dtype", None)
-    if dtype is None or not B.xp.isdtype(dtype, "integral"):
+    if dtype is None or not B.is_integer(dtype):
         raise TypeError(f"{name}: labels must be an integer array of class indices, got {dtype or type(labels).__name__}")
     shape = tuple(like.shape)
     expected = shape if axis is None else shape[:axis] + shape[axis + 1:]

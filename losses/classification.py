@@ -64,7 +64,6 @@ def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=(
     ``others`` (per-class arrays) must come from the same framework.
     """
     B = backend_of(name, *others, logits=logits, labels=labels)
-    xp = B.xp
     (logits,) = floating(B, name, logits=logits)
     axis = check_axis(name, "axis", axis, logits.ndim)
     dtype = getattr(labels, "dtype", None)
@@ -79,7 +78,7 @@ def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=(
             f"{name}: labels has shape {tuple(labels.shape)}; expected integer labels of shape "
             f"{_batch_shape(logits.shape, axis)} or probabilities of shape {tuple(logits.shape)}"
         )
-    if dtype is None or not xp.isdtype(dtype, "integral"):
+    if dtype is None or not B.is_integer(dtype):
         raise TypeError(f"{name}: labels must be an integer array of class indices, got {dtype or type(labels).__name__}")
     return B, logits, labels, axis, False
 
@@ -90,7 +89,7 @@ def _per_class(B, name, arg, value, logits, k):
     if not hasattr(value, "shape"):
         value = B.asarray(value, logits)
     dtype = value.dtype
-    if not (B.is_floating(dtype) or xp.isdtype(dtype, "integral")):
+    if not (B.is_floating(dtype) or B.is_integer(dtype)):
         raise TypeError(f"{name}: {arg} must be a real array of one value per class, got {dtype}")
     if tuple(value.shape) != (k,):
         raise ValueError(f"{name}: {arg} must have shape ({k},) (one value per class), got {tuple(value.shape)}")
@@ -113,7 +112,11 @@ def _along(B, vector, ndim, axis):
 
 def _arrays(*values):
     """The arguments that are arrays (not None, Python numbers or sequences), for ``backend_of``."""
-    return tuple(v for v in values if hasattr(v, "shape") and not isinstance(v, numbers.Real))
+    out = ()
+    for v in values:
+        if v is not None and hasattr(v, "shape") and not isinstance(v, numbers.Real):
+            out += (v,)
+    return out
 
 
 def _check_smoothing(name, label_smoothing):
@@ -129,18 +132,19 @@ def _binary_pair(name, logits, target, others=()):
     """
     B = backend_of(name, *others, logits=logits, target=target)
     xp = B.xp
-    (logits,) = floating(B, name, logits=logits)
     dtype = getattr(target, "dtype", None)
-    if dtype is None:
-        raise TypeError(f"{name}: target must be an array, got {type(target).__name__}")
+    if dtype is not None and B.is_floating(dtype):
+        logits, target = floating(B, name, logits=logits, target=target)
+    else:
+        (logits,) = floating(B, name, logits=logits)
+        if dtype is None:
+            raise TypeError(f"{name}: target must be an array, got {type(target).__name__}")
+        if not (B.is_integer(dtype) or xp.isdtype(dtype, "bool")):
+            raise TypeError(f"{name}: target must be a floating, integer or boolean array, got {dtype}")
     same_shape(name, logits=logits, target=target)
     check_value_range(B, name, "target", target, 0.0, 1.0, "in [0, 1]")
-    if B.is_floating(dtype):
-        logits, target = floating(B, name, logits=logits, target=target)
-    elif xp.isdtype(dtype, "integral") or xp.isdtype(dtype, "bool"):
+    if target.dtype != logits.dtype:
         target = xp.astype(target, logits.dtype)
-    else:
-        raise TypeError(f"{name}: target must be a floating, integer or boolean array, got {dtype}")
     return B, logits, target
 
 
@@ -698,7 +702,7 @@ def kl_divergence(p, q, *, axis=-1, log_input=False, reduction="mean", weight=No
         raise TypeError(f"{name}: log_input must be True or False, got {log_input!r}")
     B = backend_of(name, p=p, q=q)
     xp = B.xp
-    shape = broadcast_shapes(name, p=tuple(p.shape), q=tuple(q.shape))
+    shape = tuple(p.shape) if p.shape == q.shape else broadcast_shapes(name, p=tuple(p.shape), q=tuple(q.shape))
     p, q = floating(B, name, p=p, q=q)
     axis = check_axis(name, "axis", axis, len(shape))
     if log_input:

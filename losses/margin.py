@@ -49,7 +49,7 @@ def _margins(name, scores, target):
     xp = B.xp
     (promoted,) = floating(B, name, scores=scores)
     dtype = getattr(target, "dtype", None)
-    integral = dtype is not None and xp.isdtype(dtype, "integral")
+    integral = dtype is not None and B.is_integer(dtype)
     if not (integral or (dtype is not None and xp.isdtype(dtype, "real floating"))):
         raise TypeError(
             f"{name}: target must be a floating-point or integer array of -1 and +1, "

@@ -579,7 +579,7 @@ def lovasz_hinge(logits, target, *, per_sample=True, reduction="mean", weight=No
     xp = B.xp
     (logits,) = floating(B, name, logits=logits)
     tdtype = getattr(target, "dtype", None)
-    if tdtype is None or not (xp.isdtype(tdtype, "integral") or xp.isdtype(tdtype, "real floating")
+    if tdtype is None or not (B.is_integer(tdtype) or xp.isdtype(tdtype, "real floating")
                               or xp.isdtype(tdtype, "bool")):
         raise TypeError(f"{name}: target must be an array of 0 and 1, got {tdtype or type(target).__name__}")
     same_shape(name, logits=logits, target=target)
