@@ -423,3 +423,44 @@ def test_framework_errors_name_the_loss_and_arguments():
         losses.dice(torch.ones(2, 3), np.ones((2, 3)))
     with pytest.raises(TypeError, match=r"cross_entropy: .*\(logits is numpy, labels is torch\)"):
         losses.cross_entropy(np.ones((2, 3)), torch.zeros(2, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("n", [1, 5, 32, 33, 200])
+def test_torch_value_range_few_and_many_values(n):
+    """A few values are read as Python numbers, more by aminmax: both give NumPy's min and
+    max, NaN wherever a value is NaN (also after +inf and -inf), for floats, integers, bools
+    and any number of dimensions."""
+    require("torch")
+    import torch
+
+    B = backends.get(torch.zeros(1))
+    rng = np.random.default_rng(n)
+    cases = [rng.normal(size=n), rng.integers(-5, 7, size=n), rng.uniform(size=n) < 0.5,
+             rng.normal(size=(n, 1))]
+    spiked = rng.normal(size=n)
+    spiked[n // 2] = np.nan
+    cases.append(spiked)
+    if n > 2:
+        infs = rng.normal(size=n)
+        infs[0], infs[-1] = np.inf, -np.inf  # sums to NaN without a NaN present
+        cases.append(infs)
+        tail_nan = np.full(n, 0.5)
+        tail_nan[-1] = np.nan  # not first: Python's min and max alone would miss it
+        cases.append(tail_nan)
+    for v in cases:
+        t = torch.tensor(v, dtype=torch.float32) if v.dtype == np.float64 else torch.tensor(v)
+        if t.is_floating_point():
+            t.requires_grad_(True)
+        low, high = B.value_range(t)
+        want = v.astype(np.float32) if v.dtype == np.float64 else v
+        np.testing.assert_equal([float(low), float(high)], [float(np.min(want)), float(np.max(want))])
+
+
+@pytest.mark.parametrize("fw", ["numpy", "strict", "torch", "jax"])
+def test_backend_is_integer(fw):
+    require(fw)
+    x = _check.convert(np.zeros(2, dtype=np.int64), fw)
+    B = backends.get(x)
+    xp = B.xp
+    assert B.is_integer(x.dtype) and B.is_integer(xp.uint8) and B.is_integer(xp.int32)
+    assert not B.is_integer(xp.bool) and not B.is_integer(xp.float32)
