@@ -150,10 +150,23 @@ class Backend:
     def one_hot(self, labels: Array, num_classes: int, axis: int = -1, dtype: Any = None) -> Array:
         """One-hot of integer ``labels`` with the class axis inserted at ``axis``."""
         xp = self.xp
+        axis = axis % (labels.ndim + 1)
+        # the classes shaped to broadcast at ``axis``: the result is built in place, contiguous
         classes = xp.arange(num_classes, dtype=labels.dtype, device=self.device(labels))
-        expanded = xp.expand_dims(labels, axis=-1)
-        out = xp.astype(expanded == classes, dtype or xp.float32)
-        return out if axis in (-1, labels.ndim) else xp.moveaxis(out, -1, axis)
+        if axis < labels.ndim:
+            classes = xp.reshape(classes, (num_classes,) + (1,) * (labels.ndim - axis))
+        return xp.astype(xp.expand_dims(labels, axis=axis) == classes, dtype or xp.float32)
+
+    def increments(self, x: Array, axis: int = -1) -> Array:
+        """``x_i - x_{i-1}`` along ``axis``, the first element kept (as if ``x_{-1} = 0``)."""
+        xp = self.xp
+        n = x.ndim
+        axis = axis % n
+
+        def part(index):
+            return x[tuple(index if d == axis else slice(None) for d in range(n))]
+
+        return xp.concat([part(slice(0, 1)), part(slice(1, None)) - part(slice(0, -1))], axis=axis)
 
     def take_along_axis(self, x: Array, indices: Array, axis: int = -1) -> Array:
         return self.xp.take_along_axis(x, indices, axis=axis)

@@ -159,11 +159,7 @@ def _lovasz(B, errors, fg, axis):
     )
     total = xp.sum(fg, axis=axis, keepdims=True)
     jac = position / ((total - B.cumsum(fg, axis=axis)) + position)
-    grad = xp.concat(
-        [jac[_along(n, axis, slice(0, 1))], jac[_along(n, axis, slice(1, None))] - jac[_along(n, axis, slice(0, -1))]],
-        axis=axis,
-    )
-    return xp.sum(errors * grad, axis=axis)
+    return xp.sum(errors * B.increments(jac, axis=axis), axis=axis)
 
 
 def _index(name, what, value):
@@ -511,7 +507,7 @@ def lovasz_softmax(probs, labels, *, axis=-1, classes="present", ignore_index=No
         fg = B.one_hot(xp.reshape(labels, (n, -1)), shape[ax], axis=-1, dtype=dtype)
         sort_axis = 1
     else:
-        p = xp.reshape(xp.moveaxis(probs, ax, 1), (n, shape[ax], -1))
+        p = xp.reshape(probs if ax == 1 else xp.moveaxis(probs, ax, 1), (n, shape[ax], -1))
         fg = B.one_hot(xp.reshape(labels, (n, -1)), shape[ax], axis=1, dtype=dtype)
         sort_axis = 2
     class_axis = 3 - sort_axis

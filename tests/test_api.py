@@ -68,6 +68,9 @@ def _generic_of(backend_name):
         ("median", (np.array([[3.0, 1.0, 2.0, 10.0], [5.0, 4.0, 6.0, 0.0]]),)),
         ("sort", (np.array([3.0, 1.0, 2.0]),)),
         ("sort_descending", (np.array([[3.0, 1.0, 3.0, 2.0, 1.0], [0.5, 0.5, 0.5, 0.7, 0.1]]),)),
+        ("increments", (np.array([[1.0, 4.0, 2.0], [0.5, 0.5, 3.0]]), -1)),
+        ("increments", (np.array([[1.0, 4.0, 2.0], [0.5, 0.5, 3.0]]), 0)),
+        ("increments", (np.array([[1.0], [2.5]]), 1)),
         ("bce_with_logits", (np.array([-3.0, 0.5, 40.0]), np.array([0.0, 0.3, 1.0]))),
         ("softmax_cross_entropy", (np.array([[1.0, 2.0, 3.0], [0.0, 1e3, -1e3]]), np.array([2, 0]))),
         ("kl_log_sum", (np.array([[np.log(0.2), np.log(0.8), -69.0], [np.log(0.5), np.log(0.5), -np.inf]]),
@@ -464,3 +467,26 @@ def test_backend_is_integer(fw):
     xp = B.xp
     assert B.is_integer(x.dtype) and B.is_integer(xp.uint8) and B.is_integer(xp.int32)
     assert not B.is_integer(xp.bool) and not B.is_integer(xp.float32)
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, -2, -3])
+def test_one_hot_at_every_axis(backend, axis):
+    labels = np.array([[2, 0, 1], [1, 1, 0]])
+    want = np.moveaxis(np.eye(3)[labels], -1, axis)
+    B = backends.get(_check.convert(labels, backend))
+    got = B.one_hot(_check.convert(labels, backend), 3, axis=axis, dtype=B.xp.float64)
+    np.testing.assert_array_equal(_check.to_numpy(got), want)
+
+
+def test_torch_increments_gradient():
+    """The in-place form differentiates as x_i - x_{i-1}: each x_i gets +1 from its own
+    increment and -1 from the next one (none after the last)."""
+    require("torch")
+    import torch
+
+    B = backends.get(torch.zeros(1))
+    x = torch.tensor([[1.0, 4.0, 2.0, 7.0]], dtype=torch.float64, requires_grad=True)
+    out = B.increments(x, axis=1)
+    np.testing.assert_array_equal(out.detach().numpy(), [[1.0, 3.0, -2.0, 5.0]])
+    (g,) = torch.autograd.grad(out, x, torch.tensor([[1.0, 10.0, 100.0, 1000.0]], dtype=torch.float64))
+    np.testing.assert_array_equal(g.numpy(), [[1.0 - 10.0, 10.0 - 100.0, 100.0 - 1000.0, 1000.0]])
