@@ -93,7 +93,8 @@ def get(*arrays: Any) -> Backend:
             found = n
         elif n != found:
             raise TypeError(f"arrays from two frameworks in one call: {found} and {n}")
-    return _instances.get(found) or _instance(found or "numpy")
+    name = found or "numpy"
+    return _instances.get(name) or _instance(name)
 
 
 
