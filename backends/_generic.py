@@ -151,7 +151,7 @@ class Backend:
         """One-hot of integer ``labels`` with the class axis inserted at ``axis``."""
         xp = self.xp
         axis = axis % (labels.ndim + 1)
-        # the classes shaped to broadcast at ``axis``: the result is built in place, contiguous
+        # the classes shaped to broadcast at ``axis``: the result comes out contiguous, not moved
         classes = xp.arange(num_classes, dtype=labels.dtype, device=self.device(labels))
         if axis < labels.ndim:
             classes = xp.reshape(classes, (num_classes,) + (1,) * (labels.ndim - axis))

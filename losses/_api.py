@@ -240,7 +240,7 @@ def check_value_range(B: Any, name: str, arg: str, x: Array, lo: float, hi: floa
     The cheap form of ``check_values`` for ranges (one min/max pass; NaN fails), with the
     same rule for when it runs.
     """
-    if _value_checks == "never" or not B.can_read(x, _value_checks == "always") or math.prod(x.shape) == 0:
+    if not _readable(B, x) or math.prod(x.shape) == 0:
         return
     low, high = B.value_range(x)
     if not (low >= lo and high <= hi):
