@@ -87,12 +87,6 @@ class TorchBackend(Backend):
     def is_integer(self, dtype):
         return dtype in self._integers
 
-    def can_read(self, x, anywhere=False):
-        """As the generic one, the cheap device test first (small eager calls pay for each)."""
-        if self._torch.compiler.is_compiling() or not (anywhere or x.is_cpu):
-            return False
-        return not self._functorch(x)
-
     def _functorch(self, x):
         """Inside a torch.func transform (grad, vmap: any tensor), or ``x`` is one's wrapped tensor."""
         functorch = self._torch._C._functorch
