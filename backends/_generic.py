@@ -134,6 +134,10 @@ class Backend:
         return self.safe_sqrt(self.xp.sum(x * x, axis=axis, keepdims=keepdims))
 
     # -- reductions over a class axis ----------------------------------------------
+    def max(self, x: Array, axis: int = -1) -> Array:
+        """The maximum along ``axis``; its gradient is split equally between tied maxima."""
+        return self.xp.max(x, axis=axis)
+
     def logsumexp(self, x: Array, axis: int = -1, keepdims: bool = False) -> Array:
         xp = self.xp
         m = self.stop_gradient(xp.max(x, axis=axis, keepdims=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from ._generic import Backend
 
 
@@ -47,6 +49,30 @@ class JaxBackend(Backend):
 
     def softmax(self, x, axis=-1):
         return self._jax.nn.softmax(x, axis=axis)
+
+    def max(self, x, axis=-1):
+        """``jnp.max`` with its own JVP, the same rule as JAX's (tied maxima share the tangent)
+        but counting the ties in integers, where JAX's counts them in floats: on the CPU that
+        took multiclass_hinge's forward+backward under jit at 16384 x 1000 from 85 to 50 ms."""
+        return self._max(x, axis % x.ndim)
+
+    @functools.cached_property
+    def _max(self):
+        jax, jnp = self._jax, self.xp
+
+        @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+        def max_(x, axis):
+            return jnp.max(x, axis=axis)
+
+        @max_.defjvp
+        def max_jvp(axis, primals, tangents):
+            (x,), (t,) = primals, tangents
+            m = jnp.max(x, axis=axis, keepdims=True)
+            hit = x == m
+            count = jnp.sum(hit, axis=axis)
+            return jnp.squeeze(m, axis), jnp.sum(jnp.where(hit, t, 0.0), axis=axis) / count
+
+        return max_
 
     def cumsum(self, x, axis=-1):
         return self.xp.cumsum(x, axis=axis)

@@ -312,5 +312,5 @@ def multiclass_hinge(scores, labels, *, axis=-1, margin=1.0, reduction="mean", w
     true = B.gather_class(scores, labels, axis=axis)
     is_true = B.one_hot(labels, k, axis=axis, dtype=xp.bool)
     lowest = float(xp.finfo(scores.dtype).min)
-    rival = xp.max(xp.where(is_true, lowest, scores), axis=axis)
+    rival = B.max(xp.where(is_true, lowest, scores), axis=axis)
     return reduce(B, B.relu(margin + rival - true), reduction, weight, name)

@@ -71,6 +71,8 @@ def _generic_of(backend_name):
         ("increments", (np.array([[1.0, 4.0, 2.0], [0.5, 0.5, 3.0]]), -1)),
         ("increments", (np.array([[1.0, 4.0, 2.0], [0.5, 0.5, 3.0]]), 0)),
         ("increments", (np.array([[1.0], [2.5]]), 1)),
+        ("max", (np.array([[1.0, 3.0, 3.0], [2.0, -np.inf, -1.0]]), -1)),
+        ("max", (np.array([[1.0, 3.0, 3.0], [2.0, 0.5, -1.0]]), 0)),
         ("bce_with_logits", (np.array([-3.0, 0.5, 40.0]), np.array([0.0, 0.3, 1.0]))),
         ("softmax_cross_entropy", (np.array([[1.0, 2.0, 3.0], [0.0, 1e3, -1e3]]), np.array([2, 0]))),
         ("kl_log_sum", (np.array([[np.log(0.2), np.log(0.8), -69.0], [np.log(0.5), np.log(0.5), -np.inf]]),
@@ -490,3 +492,45 @@ def test_torch_increments_gradient():
     np.testing.assert_array_equal(out.detach().numpy(), [[1.0, 3.0, -2.0, 5.0]])
     (g,) = torch.autograd.grad(out, x, torch.tensor([[1.0, 10.0, 100.0, 1000.0]], dtype=torch.float64))
     np.testing.assert_array_equal(g.numpy(), [[1.0 - 10.0, 10.0 - 100.0, 100.0 - 1000.0, 1000.0]])
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+@pytest.mark.parametrize("fw", ["torch", "jax"])
+def test_max_gradient_splits_between_tied_maxima(fw, axis):
+    """Each backend's ``max`` passes the gradient to the maximum, in equal shares where it is
+    tied (torch.amax's and JAX's rule; JAX has its own JVP for it)."""
+    require(fw)
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 0.5, 3.0], [2.0, 3.0, 3.0]])
+    B = backends.get(_check.convert(x, fw))
+    w = _check.convert(np.array([1.0, 10.0, 100.0]), fw)  # a different weight per maximum
+
+    g = _check.to_numpy(B.grad(lambda v: B.xp.sum(B.max(v, axis=axis) * w), _check.convert(x, fw)))
+    want = np.zeros_like(x)
+    if axis == -1:  # row maxima: 3 twice, 3 once, 3 twice
+        want[0, 1:] = 1.0 / 2
+        want[1, 2] = 10.0
+        want[2, 1:] = 100.0 / 2
+    else:  # column maxima: 2 twice, 3 twice, 3 three times
+        want[1:, 0] = 1.0 / 2
+        want[[0, 2], 1] = 10.0 / 2
+        want[:, 2] = 100.0 / 3
+    np.testing.assert_allclose(g, want, rtol=1e-15)
+
+
+def test_jax_max_forward_mode_vmap_and_second_order():
+    """The custom JVP serves jax.jvp, vmap and a Hessian (forward over reverse) as well as grad."""
+    require("jax")
+    import jax
+    import jax.numpy as jnp
+
+    B = backends.get(jnp.zeros(1))
+    x = jnp.array([[1.0, 3.0, 3.0], [2.0, 0.5, -1.0]])
+    t = jnp.array([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]])
+    value, tangent = jax.jvp(lambda v: B.max(v, axis=1), (x,), (t,))
+    np.testing.assert_array_equal(np.asarray(value), [3.0, 2.0])
+    np.testing.assert_array_equal(np.asarray(tangent), [3.0, 8.0])  # (2 + 4) / 2 and 8
+    rows = jax.vmap(lambda r: B.max(r, axis=0))(x)
+    np.testing.assert_array_equal(np.asarray(rows), [3.0, 2.0])
+    h = jax.hessian(lambda v: jnp.sum(B.max(v, axis=1) ** 2))(x)  # d2/dx2 of m^2 = 2 dm dm
+    np.testing.assert_allclose(np.asarray(h[0, 1, 0, 1]), 0.5)  # 2 * 1/2 * 1/2
+    np.testing.assert_allclose(np.asarray(h[1, 0, 1, 0]), 2.0)
