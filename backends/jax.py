@@ -50,6 +50,29 @@ class JaxBackend(Backend):
     def softmax(self, x, axis=-1):
         return self._jax.nn.softmax(x, axis=axis)
 
+    def relu(self, x):
+        """The generic rule (gradient 0 at x = 0, NaN stays NaN) with ``jnp.maximum`` as its
+        value: XLA on the CPU fuses a max into the reduction after it, where the ``where`` of
+        the generic form cost hinge's forward under jit up to 1.5x optax's. The JVP keeps the
+        ``where``, so a forward+backward is the generic form's."""
+        return self._relu(x)
+
+    @functools.cached_property
+    def _relu(self):
+        jnp = self.xp
+
+        @self._jax.custom_jvp
+        def relu(x):
+            return jnp.maximum(x, 0.0)
+
+        @relu.defjvp
+        def relu_jvp(primals, tangents):
+            (x,), (t,) = primals, tangents
+            off = x <= 0
+            return jnp.where(off, 0.0, x), jnp.where(off, 0.0, t)
+
+        return relu
+
     def max(self, x, axis=-1):
         """``jnp.max`` with its own JVP, the same rule as JAX's (tied maxima share the tangent)
         but counting the ties in integers, where JAX's counts them in floats: on the CPU that

@@ -63,6 +63,7 @@ def _generic_of(backend_name):
         ("log_softmax", (np.array([[1.0, 2.0, 3.0], [-1e3, 0.0, 1e3]]),)),
         ("softmax", (np.array([[1.0, 2.0, 3.0], [-1e3, 0.0, 1e3]]),)),
         ("abs", (np.array([-2.0, 0.0, 3.0]),)),
+        ("relu", (np.array([-2.0, -0.0, 0.0, 3.0]),)),
         ("safe_sqrt", (np.array([0.0, 4.0, 2.0]),)),
         ("xlogy", (np.array([0.0, 2.0, 0.0]), np.array([0.0, 3.0, 5.0]))),
         ("median", (np.array([[3.0, 1.0, 2.0, 10.0], [5.0, 4.0, 6.0, 0.0]]),)),
