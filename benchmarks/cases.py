@@ -35,9 +35,23 @@ class Case:
         return out[0] if isinstance(out, tuple) else out
 
 
-# sizes: "small" is a batch of 8 (dispatch overhead); "large" is throughput-sized for the device
-ELEMENTS = {"small": 8 * 4, "large": 1 << 22}
-CE_SHAPE = {"small": (8, 10), "large": (16384, 1000)}
+# sizes: "small" is a batch of 8 (dispatch overhead); "large" is throughput-sized for the
+# device (``use_scale``): on a GPU issue 7's H100 anchors (2^26 elements, 65536 x 1000 logits),
+# which at the CPU's bandwidth would make one full run take hours instead of about 20 minutes
+SCALES = {
+    "cpu": {"elements": 1 << 22, "ce": (16384, 1000), "seg": (8, 19, 128, 128)},
+    "gpu": {"elements": 1 << 26, "ce": (65536, 1000), "seg": (16, 19, 256, 256)},
+}
+ELEMENTS = {"small": 8 * 4, "large": SCALES["cpu"]["elements"]}
+CE_SHAPE = {"small": (8, 10), "large": SCALES["cpu"]["ce"]}
+SEG_SHAPE = {"small": (2, 4, 8, 8), "large": SCALES["cpu"]["seg"]}
+
+
+def use_scale(scale: str) -> dict[str, Any]:
+    """Set the "large" inputs to ``scale``'s ("cpu" or "gpu"); returns its shapes."""
+    sizes = SCALES[scale]
+    ELEMENTS["large"], CE_SHAPE["large"], SEG_SHAPE["large"] = sizes["elements"], sizes["ce"], sizes["seg"]
+    return dict(sizes)
 
 
 def _pair(size: str, rng: np.random.Generator):
@@ -58,9 +72,6 @@ def _binary(size: str, rng: np.random.Generator):
 def _signed(size: str, rng: np.random.Generator):
     n = ELEMENTS[size]
     return rng.normal(size=n).astype(np.float32), rng.choice([-1.0, 1.0], size=n).astype(np.float32)
-
-
-SEG_SHAPE = {"small": (2, 4, 8, 8), "large": (8, 19, 128, 128)}
 
 
 def _seg_probs(size: str, rng: np.random.Generator):

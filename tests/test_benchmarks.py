@@ -48,6 +48,10 @@ def _row(**kw):
     ({"mode": "eager", "size": "small", "overhead_us": 12.0, "overhead_ci_us": [11.0, 13.0]}, ("<= +10 us", "MISSED")),
     ({"mode": "eager", "size": "small", "overhead_us": 12.0, "overhead_ci_us": [9.0, 13.0]}, ("<= +10 us", "noise")),
     ({"mode": "compiled", "size": "small"}, None),
+    # the small target is a CPU one: a small eager row on a GPU has none
+    ({"mode": "eager", "size": "small", "device": "cuda", "overhead_us": 12.0}, None),
+    ({"mode": "eager", "size": "small", "device": "cpu", "overhead_us": 8.0, "overhead_ci_us": [7.0, 9.0]},
+     ("<= +10 us", "met")),
 ])
 def test_target_verdicts(kw, expected):
     from benchmarks.__main__ import target
@@ -66,3 +70,21 @@ def test_a_missing_framework_is_a_skipped_row(monkeypatch):
     monkeypatch.setitem(bench.FRAMEWORKS, "jax", (("jit",), no_jax, lambda: 1.0))
     rows, _ = bench.run(["small"], ["jit"], ["mse"], repeat=1)
     assert [r["error"] for r in rows] == ["ModuleNotFoundError: No module named 'jax'"] * 2
+
+
+def test_gpu_scale_gives_the_issue_anchor_sizes_to_the_large_inputs():
+    """On a GPU the large inputs are issue 7's anchors (2^26 elements, 65536 x 1000 logits);
+    the CPU scale is the default; the report says which ran."""
+    from benchmarks import __main__ as bench
+    from benchmarks import cases
+
+    try:
+        gpu = cases.use_scale("gpu")
+        assert cases.ELEMENTS["large"] == 1 << 26 and cases.CE_SHAPE["large"] == (65536, 1000)
+        assert gpu["seg"] == cases.SEG_SHAPE["large"] == (16, 19, 256, 256)
+        line = bench._sizes_line({"scale": "gpu", **gpu})
+        assert "67,108,864 elements" in line and "65536 x 1000 logits" in line
+    finally:
+        cases.use_scale("cpu")
+    assert cases.ELEMENTS["large"] == 1 << 22 and cases.CE_SHAPE["large"] == (16384, 1000)
+    assert cases.ELEMENTS["small"] == 32  # small inputs do not scale
