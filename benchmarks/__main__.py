@@ -358,12 +358,25 @@ def main(argv=None) -> int:
                          'sees a GPU, else "cpu" (16x fewer elements, 4x fewer logit rows)')
     ap.add_argument("--out", default=str(Path(__file__).parent))
     ap.add_argument("--render", metavar="JSON", help="re-render the markdown of an earlier run's JSON and exit")
+    ap.add_argument("--merge", metavar="JSON", nargs="+",
+                    help="join the rows of runs on one device (split by --mode or --loss) into one "
+                         "report under --out, and exit")
     args = ap.parse_args(argv)
     if args.render:
         data = json.loads(Path(args.render).read_text())
         rows = data.pop("rows")
         Path(args.render).with_suffix(".md").write_text(render(data, rows))
         return 0
+    if args.merge:
+        runs = [json.loads(Path(f).read_text()) for f in args.merge]
+        devices = {r["device"] for r in runs}
+        if len(devices) > 1:
+            ap.error(f"--merge takes runs on one device, got {sorted(devices)}")
+        meta = {k: v for k, v in runs[0].items() if k != "rows"}
+        meta["date"] = " and ".join(dict.fromkeys(r["date"] for r in runs))
+        for r in runs[1:]:
+            meta["copy_bandwidth_GBps"] = {**r.get("copy_bandwidth_GBps", {}), **meta["copy_bandwidth_GBps"]}
+        return _write(Path(args.out), meta, [row for r in runs for row in r["rows"]])
     device = _device()
     scale = args.scale or ("gpu" if _gpu_present() else "cpu")
     large = {"scale": scale, **use_scale(scale)}
@@ -372,8 +385,11 @@ def main(argv=None) -> int:
     meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": device,
             "large": large, "versions": _versions(),
             "copy_bandwidth_GBps": {k: v / 1e9 for k, v in bandwidth.items()}}
-    tag = "gpu" if "cpu" not in device else "cpu"
-    out = Path(args.out)
+    return _write(Path(args.out), meta, rows)
+
+
+def _write(out: Path, meta: dict[str, Any], rows: list[dict[str, Any]]) -> int:
+    tag = "gpu" if "cpu" not in meta["device"] else "cpu"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"results-{tag}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1))
     (out / f"results-{tag}.md").write_text(render(meta, rows))

@@ -88,3 +88,28 @@ def test_gpu_scale_gives_the_issue_anchor_sizes_to_the_large_inputs():
         cases.use_scale("cpu")
     assert cases.ELEMENTS["large"] == 1 << 22 and cases.CE_SHAPE["large"] == (16384, 1000)
     assert cases.ELEMENTS["small"] == 32  # small inputs do not scale
+
+
+def test_merge_joins_runs_of_one_device_and_refuses_two_devices(tmp_path):
+    """Runs split by mode (a device call has a time limit) become one report."""
+    import json
+
+    from benchmarks import __main__ as bench
+
+    meta = {"device": "NVIDIA H100 80GB HBM3", "versions": {}, "copy_bandwidth_GBps": {"torch": 2900.0}}
+    a = {**meta, "date": "2026-11-24 10:00 UTC", "rows": [_row(loss="mse")]}
+    b = {**meta, "date": "2026-11-24 10:09 UTC", "copy_bandwidth_GBps": {"jax": 2800.0},
+         "rows": [_row(loss="hinge", framework="jax", mode="jit", ratio=1.2, ratio_ci=[1.1, 1.3])]}
+    for name, run in (("a.json", a), ("b.json", b)):
+        (tmp_path / name).write_text(json.dumps(run))
+    assert bench.main(["--merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--out", str(tmp_path / "m")]) == 0
+    merged = json.loads((tmp_path / "m" / "results-gpu.json").read_text())
+    assert [r["loss"] for r in merged["rows"]] == ["mse", "hinge"]
+    assert merged["date"] == "2026-11-24 10:00 UTC and 2026-11-24 10:09 UTC"
+    assert merged["copy_bandwidth_GBps"] == {"torch": 2900.0, "jax": 2800.0}
+    report = (tmp_path / "m" / "results-gpu.md").read_text()
+    assert "1 of 2 rows met" in report and "hinge large jax jit fwd (1.20x" in report
+
+    (tmp_path / "c.json").write_text(json.dumps({**a, "device": "cpu (x86_64)"}))
+    with pytest.raises(SystemExit):
+        bench.main(["--merge", str(tmp_path / "a.json"), str(tmp_path / "c.json"), "--out", str(tmp_path / "n")])
