@@ -161,6 +161,41 @@ def test_torch_large_cpu_softmax_cross_entropy_fast_path_equals_f_cross_entropy(
             np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("no_grad", [True, False])
+def test_torch_cpu_cross_entropy_without_gradient_takes_the_chunks_above_32_mib(no_grad, monkeypatch):
+    """Without a gradient the chunked rows run only where F.cross_entropy's log-softmax would
+    exceed 32 MiB (fresh pages from glibc), and give its values; below that F.cross_entropy runs."""
+    require("torch")
+    import contextlib
+
+    import torch
+    import torch.nn.functional as F
+
+    from backends import _torch_functions
+
+    calls = []
+    rows = _torch_functions.softmax_cross_entropy_rows()
+    apply = rows.apply
+
+    def spy(*args):
+        calls.append(tuple(args[0].shape))
+        return apply(*args)
+
+    monkeypatch.setattr(rows, "apply", spy)
+    rng = np.random.default_rng(0)
+    _, B = _generic_of("torch")
+    for n, chunked in ((8200, True), (8000, False)):  # 8200 x 1024 float32 = 33.6 MB > 32 MiB
+        x = torch.from_numpy(rng.normal(size=(n, 1024)).astype(np.float32) * 3)
+        y = torch.from_numpy(rng.integers(0, 1024, size=n))
+        calls.clear()
+        with torch.no_grad() if no_grad else contextlib.nullcontext():
+            got = losses.cross_entropy(x, y, reduction="none")
+            want = F.cross_entropy(x, y, reduction="none")
+        assert calls == ([(n, 1024)] if chunked else [])
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+        assert B._cpu_rows(x, 1) == chunked
+
+
 def test_torch_float32_sort_descending_is_the_stable_permutation():
     """torch's large float32 path (unique integer keys, an unstable sort) against the stable
     argsort: many ties, zeros of both signs, negatives, infinities, along every axis."""
