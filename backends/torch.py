@@ -65,9 +65,6 @@ def _trace_safe_namespace():
 
 #: elements from which an eager fast path that saves whole-array passes pays for its overhead
 _LARGE = 1 << 16
-#: bytes above which glibc's allocator maps a fresh block for every new array (its largest
-#: mmap threshold), so writing a new array of that size pays page faults on every use
-_FRESH = 32 << 20
 
 
 class TorchBackend(Backend):
@@ -196,9 +193,12 @@ class TorchBackend(Backend):
             logits, labels = arrays
             axis = params["axis"] % logits.ndim
             if self._cpu_rows(logits, axis):
-                k = logits.shape[-1]
-                rows = _torch_functions.softmax_cross_entropy_rows().apply(
-                    logits.reshape(-1, k), labels.reshape(-1).long()).reshape(labels.shape)
+                x, y = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).long()
+                if logits.requires_grad and self._torch.is_grad_enabled():
+                    rows = _torch_functions.softmax_cross_entropy_rows().apply(x, y)
+                else:
+                    rows = _torch_functions.cross_entropy_chunks(x, y)
+                rows = rows.reshape(labels.shape)
                 if reduction == "none":
                     return rows
                 return self._torch.sum(rows) if reduction == "sum" else self._torch.mean(rows)
@@ -222,19 +222,13 @@ class TorchBackend(Backend):
         return None
 
     def _cpu_rows(self, logits, axis):
-        """Whether the chunked CPU cross entropy applies (``_torch_functions.
-        softmax_cross_entropy_rows``): contiguous CPU logits with the classes last, eagerly,
-        and either needing a gradient (from ``_LARGE`` elements: it keeps and writes less for
-        the backward) or, without one, larger than ``_FRESH`` bytes: glibc maps every block
-        above 32 MiB as new pages, so ``F.cross_entropy``'s whole log-softmax costs a page
-        fault per 4 KiB, where the chunks reuse theirs (forward at 16384 x 1000 float32: 12.5
-        vs 28.6 ms; at 8192 x 1000, below the limit, ``F.cross_entropy`` is faster, 4.0 vs 7.3)."""
-        n = logits.numel()
-        if n < _LARGE or not logits.is_cpu or axis % logits.ndim != logits.ndim - 1:
-            return False
-        if not (logits.requires_grad and self._torch.is_grad_enabled()) and n * logits.element_size() <= _FRESH:
-            return False
-        return logits.is_contiguous() and self._plain_eager(logits)
+        """Whether cross entropy runs a chunk of rows at a time (``_torch_functions``): large
+        contiguous CPU logits with the classes last, eagerly. With a gradient the chunked
+        autograd.Function keeps and writes less for the backward; without one ``F.cross_entropy``
+        runs chunk by chunk, so no array of the logits' size is written (on a CPU each is fresh
+        memory, faulted in page by page on every call)."""
+        return (logits.numel() >= _LARGE and logits.is_cpu and axis % logits.ndim == logits.ndim - 1
+                and logits.is_contiguous() and self._plain_eager(logits))
 
     def softmax_cross_entropy(self, logits, labels, axis=-1):
         """``F.cross_entropy(reduction="none")``, or on large CPU logits (``_cpu_rows``) a

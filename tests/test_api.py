@@ -161,10 +161,12 @@ def test_torch_large_cpu_softmax_cross_entropy_fast_path_equals_f_cross_entropy(
             np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 @pytest.mark.parametrize("no_grad", [True, False])
-def test_torch_cpu_cross_entropy_without_gradient_takes_the_chunks_above_32_mib(no_grad, monkeypatch):
-    """Without a gradient the chunked rows run only where F.cross_entropy's log-softmax would
-    exceed 32 MiB (fresh pages from glibc), and give its values; below that F.cross_entropy runs."""
+def test_torch_cpu_cross_entropy_without_gradient_runs_in_chunks_bit_for_bit(no_grad, reduction, monkeypatch):
+    """Large CPU logits that need no gradient (under no_grad, or not requiring one): torch's
+    own F.cross_entropy a chunk of rows at a time, the same values bit for bit ("none"); below
+    the size of the fast paths, one F.cross_entropy call."""
     require("torch")
     import contextlib
 
@@ -174,26 +176,28 @@ def test_torch_cpu_cross_entropy_without_gradient_takes_the_chunks_above_32_mib(
     from backends import _torch_functions
 
     calls = []
-    rows = _torch_functions.softmax_cross_entropy_rows()
-    apply = rows.apply
+    chunks = _torch_functions.cross_entropy_chunks
 
-    def spy(*args):
-        calls.append(tuple(args[0].shape))
-        return apply(*args)
+    def spy(x, labels):
+        calls.append(tuple(x.shape))
+        return chunks(x, labels)
 
-    monkeypatch.setattr(rows, "apply", spy)
+    monkeypatch.setattr(_torch_functions, "cross_entropy_chunks", spy)
+    monkeypatch.setattr(_torch_functions, "_CHUNK", 1 << 14)  # several chunks, a ragged last one
     rng = np.random.default_rng(0)
-    _, B = _generic_of("torch")
-    for n, chunked in ((8200, True), (8000, False)):  # 8200 x 1024 float32 = 33.6 MB > 32 MiB
-        x = torch.from_numpy(rng.normal(size=(n, 1024)).astype(np.float32) * 3)
-        y = torch.from_numpy(rng.integers(0, 1024, size=n))
+    for rows, chunked in ((700, True), (60, False)):  # 700 x 100 = 70000 >= 1 << 16 elements
+        x = torch.from_numpy(rng.normal(size=(rows, 100)).astype(np.float32) * 5)
+        x[0, :3] = torch.tensor([80.0, -1e4, 1e4])
+        y = torch.from_numpy(rng.integers(0, 100, size=rows))
         calls.clear()
         with torch.no_grad() if no_grad else contextlib.nullcontext():
-            got = losses.cross_entropy(x, y, reduction="none")
-            want = F.cross_entropy(x, y, reduction="none")
-        assert calls == ([(n, 1024)] if chunked else [])
-        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
-        assert B._cpu_rows(x, 1) == chunked
+            got = losses.cross_entropy(x, y, reduction=reduction)
+        assert calls == ([(rows, 100)] if chunked else [])
+        want = F.cross_entropy(x, y, reduction=reduction)
+        if reduction == "none":
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+        else:
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
 
 
 def test_torch_float32_sort_descending_is_the_stable_permutation():
