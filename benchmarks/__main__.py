@@ -346,6 +346,35 @@ def _sizes_line(large: dict[str, Any]) -> str:
             f"{' x '.join(map(str, seg))} maps (segmentation).")
 
 
+def stability(runs: list[dict[str, Any]]) -> str:
+    """Markdown: the verdict of every target row in each of several runs of one device, and
+    the rows whose verdict is the same in all (a single run's miss may be the machine's)."""
+    key = ("loss", "size", "framework", "mode", "pass")
+    verdicts: dict[tuple[Any, ...], list[str]] = {}
+    for run in runs:
+        for r in run["rows"]:
+            t = target(r)
+            if t is not None:
+                verdicts.setdefault(tuple(r[k] for k in key), []).append(f"{t[1]} {r['ratio']:.2f}x "
+                                                                       f"{r['overhead_us']:+.0f} us")
+    complete = {k: v for k, v in verdicts.items() if len(v) == len(runs)}
+
+    def kind(v):
+        states = {x.split()[0] for x in v}
+        return states.pop() if len(states) == 1 else "varies"
+
+    counts = {c: sum(1 for v in complete.values() if kind(v) == c) for c in ("met", "noise", "MISSED", "varies")}
+    lines = [f"{len(complete)} target rows in all {len(runs)} runs ({', '.join(r['date'] for r in runs)}): "
+             f"met in every run {counts['met']}, within the noise in every run {counts['noise']}, "
+             f"missed in every run {counts['MISSED']}, a verdict that changes between runs {counts['varies']}.",
+             "", "| loss | size | mode | pass | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " |",
+             "|---|---|---|---|" + "---|" * len(runs)]
+    for k, v in complete.items():
+        if kind(v) != "met":
+            lines.append(f"| {k[0]} | {k[1]} | {k[2]} {k[3]} | {k[4]} | " + " | ".join(v) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -361,7 +390,12 @@ def main(argv=None) -> int:
     ap.add_argument("--merge", metavar="JSON", nargs="+",
                     help="join the rows of runs on one device (split by --mode or --loss) into one "
                          "report under --out, and exit")
+    ap.add_argument("--stability", metavar="JSON", nargs="+",
+                    help="print the verdicts of the target rows across several runs on one device, and exit")
     args = ap.parse_args(argv)
+    if args.stability:
+        print(stability([json.loads(Path(f).read_text()) for f in args.stability]), end="")
+        return 0
     if args.render:
         data = json.loads(Path(args.render).read_text())
         rows = data.pop("rows")

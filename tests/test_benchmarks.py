@@ -113,3 +113,27 @@ def test_merge_joins_runs_of_one_device_and_refuses_two_devices(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({**a, "device": "cpu (x86_64)"}))
     with pytest.raises(SystemExit):
         bench.main(["--merge", str(tmp_path / "a.json"), str(tmp_path / "c.json"), "--out", str(tmp_path / "n")])
+
+
+def test_stability_lists_the_rows_not_met_in_every_run(capsys, tmp_path):
+    import json
+
+    from benchmarks import __main__ as bench
+
+    def run(date, ratios):
+        rows = [_row(loss=name, ratio=r, ratio_ci=[r - 0.01, r + 0.01], overhead_us=(r - 1) * 100)
+                for name, r in ratios.items()]
+        return {"device": "cpu (x86_64)", "date": date, "rows": rows}
+
+    runs = [run("d1", {"a": 0.9, "b": 1.2, "c": 1.2}), run("d2", {"a": 0.95, "b": 1.3, "c": 0.9})]
+    paths = []
+    for i, r in enumerate(runs):
+        paths.append(str(tmp_path / f"{i}.json"))
+        (tmp_path / f"{i}.json").write_text(json.dumps(r))
+    assert bench.main(["--stability", *paths]) == 0
+    out = capsys.readouterr().out
+    assert "met in every run 1, within the noise in every run 0, missed in every run 1, " \
+           "a verdict that changes between runs 1" in out
+    assert "| b | large | torch compiled | fwd | MISSED 1.20x +20 us | MISSED 1.30x +30 us |" in out
+    assert "| c | large | torch compiled | fwd | MISSED 1.20x +20 us | met 0.90x -10 us |" in out
+    assert "| a |" not in out
