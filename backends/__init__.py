@@ -64,6 +64,8 @@ def _instance(name: str) -> Backend:
             )
         module, cls = BACKENDS[name].split(":")
         b = _instances[name] = getattr(importlib.import_module(module), cls)()
+        for t in b.array_types:
+            _by_type.setdefault(t, name)
     return b
 
 

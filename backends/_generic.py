@@ -20,6 +20,9 @@ class Backend:
     name = "generic"
     #: True when the framework can differentiate (``grad`` works).
     has_autodiff = False
+    #: array types known when the adapter is built, registered with ``backends.get`` then
+    #: (a type first met inside torch.compile would change its cache there: a recompile)
+    array_types: tuple[type, ...] = ()
 
     def __init__(self, xp: Any):
         self.xp = xp

@@ -77,6 +77,7 @@ class TorchBackend(Backend):
 
         super().__init__(_trace_safe_namespace())
         self._torch, self._F = torch, F
+        self.array_types = (torch.Tensor, torch.nn.Parameter)
         self._integers = frozenset(
             getattr(torch, n) for n in ("uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64")
             if hasattr(torch, n))

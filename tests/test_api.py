@@ -444,13 +444,23 @@ def test_rel_diff_catches_nan_and_shape():
 
 @pytest.mark.parametrize("order", ["torch first", "losses first"])
 def test_first_call_inside_torch_compile(order):
-    """Dynamo cannot trace building the torch adapter: it must exist before the first call."""
+    """Dynamo cannot trace building the torch adapter: it must exist before the first call.
+    And that first call must not change what the backend lookup caches, or the second call
+    recompiles (tensors and parameters are registered when the adapter is built)."""
     require("torch")
     imports = "import torch, losses" if order == "torch first" else "import losses, torch"
     code = f"""{imports}
 f = torch.compile(lambda p, t: losses.dice(p, t), fullgraph=True, backend="eager")
 p, t = torch.rand(2, 3, 4), torch.rand(2, 3, 4)
-assert abs(float(f(p, t)) - float(losses.dice(p, t))) < 1e-6
+first = f(p, t)
+torch._dynamo.config.error_on_recompile = True
+w = torch.nn.Parameter(torch.rand(2, 3, 4))
+g = torch.compile(lambda p, t: losses.mse(p, t), fullgraph=True, backend="eager")
+g(w, t)
+for _ in range(2):
+    f(p, t), g(w, t)
+torch._dynamo.config.error_on_recompile = False
+assert abs(float(first) - float(losses.dice(p, t))) < 1e-6
 print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
