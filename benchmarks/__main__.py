@@ -350,17 +350,17 @@ def stability(runs: list[dict[str, Any]]) -> str:
     """Markdown: the verdict of every target row in each of several runs of one device, and
     the rows whose verdict is the same in all (a single run's miss may be the machine's)."""
     key = ("loss", "size", "framework", "mode", "pass")
-    verdicts: dict[tuple[Any, ...], list[str]] = {}
+    verdicts: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
     for run in runs:
         for r in run["rows"]:
             t = target(r)
             if t is not None:
-                verdicts.setdefault(tuple(r[k] for k in key), []).append(f"{t[1]} {r['ratio']:.2f}x "
-                                                                       f"{r['overhead_us']:+.0f} us")
+                shown = f"{t[1]} {r['ratio']:.2f}x {r['overhead_us']:+.0f} us"
+                verdicts.setdefault(tuple(r[k] for k in key), []).append((t[1], shown))
     complete = {k: v for k, v in verdicts.items() if len(v) == len(runs)}
 
     def kind(v):
-        states = {x.split()[0] for x in v}
+        states = {verdict for verdict, _ in v}
         return states.pop() if len(states) == 1 else "varies"
 
     counts = {c: sum(1 for v in complete.values() if kind(v) == c) for c in ("met", "noise", "MISSED", "varies")}
@@ -371,7 +371,7 @@ def stability(runs: list[dict[str, Any]]) -> str:
              "|---|---|---|---|" + "---|" * len(runs)]
     for k, v in complete.items():
         if kind(v) != "met":
-            lines.append(f"| {k[0]} | {k[1]} | {k[2]} {k[3]} | {k[4]} | " + " | ".join(v) + " |")
+            lines.append(f"| {k[0]} | {k[1]} | {k[2]} {k[3]} | {k[4]} | " + " | ".join(x for _, x in v) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -393,8 +393,13 @@ def main(argv=None) -> int:
     ap.add_argument("--stability", metavar="JSON", nargs="+",
                     help="print the verdicts of the target rows across several runs on one device, and exit")
     args = ap.parse_args(argv)
+    if args.stability or args.merge:
+        runs = [json.loads(Path(f).read_text()) for f in args.stability or args.merge]
+        devices = {r["device"] for r in runs}
+        if len(devices) > 1:
+            ap.error(f"runs on one device only, got {sorted(devices)}")
     if args.stability:
-        print(stability([json.loads(Path(f).read_text()) for f in args.stability]), end="")
+        print(stability(runs), end="")
         return 0
     if args.render:
         data = json.loads(Path(args.render).read_text())
@@ -402,10 +407,6 @@ def main(argv=None) -> int:
         Path(args.render).with_suffix(".md").write_text(render(data, rows))
         return 0
     if args.merge:
-        runs = [json.loads(Path(f).read_text()) for f in args.merge]
-        devices = {r["device"] for r in runs}
-        if len(devices) > 1:
-            ap.error(f"--merge takes runs on one device, got {sorted(devices)}")
         meta = {k: v for k, v in runs[0].items() if k != "rows"}
         meta["date"] = " and ".join(dict.fromkeys(r["date"] for r in runs))
         for r in runs[1:]:
