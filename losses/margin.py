@@ -50,7 +50,7 @@ def _margins(name, scores, target):
     (promoted,) = floating(B, name, scores=scores)
     dtype = getattr(target, "dtype", None)
     integral = dtype is not None and B.is_integer(dtype)
-    if not (integral or (dtype is not None and xp.isdtype(dtype, "real floating"))):
+    if not (integral or (dtype is not None and B.is_floating(dtype))):
         raise TypeError(
             f"{name}: target must be a floating-point or integer array of -1 and +1, "
             f"got {dtype or type(target).__name__}"

@@ -575,13 +575,12 @@ def lovasz_hinge(logits, target, *, per_sample=True, reduction="mean", weight=No
     xp = B.xp
     (logits,) = floating(B, name, logits=logits)
     tdtype = getattr(target, "dtype", None)
-    if tdtype is None or not (B.is_integer(tdtype) or xp.isdtype(tdtype, "real floating")
-                              or xp.isdtype(tdtype, "bool")):
+    if tdtype is None or not (B.is_integer(tdtype) or B.is_floating(tdtype) or xp.isdtype(tdtype, "bool")):
         raise TypeError(f"{name}: target must be an array of 0 and 1, got {tdtype or type(target).__name__}")
     same_shape(name, logits=logits, target=target)
     if logits.ndim < 1:
         raise ValueError(f"{name}: logits must have a batch axis 0, got a 0-d array")
-    if xp.isdtype(tdtype, "real floating"):
+    if B.is_floating(tdtype):
         check_values(B, name, "target", target, lambda v: (v == 0) | (v == 1), "0 or 1")
     else:  # integers (or booleans) in [0, 1] are 0 or 1: the cheaper min/max check
         check_value_range(B, name, "target", target, 0, 1, "0 or 1")
