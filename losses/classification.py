@@ -516,8 +516,9 @@ def ghm_c(logits, target, *, bins=10, momentum=0.0, state=None, reduction="mean"
     BCE is weighted by N / (count of its bin · number of non-empty bins), N the number of items.
     With ``momentum`` > 0 each non-empty bin's accumulated count becomes
     momentum·acc + (1 - momentum)·count and replaces the count in the weight; empty bins keep
-    theirs (accumulated counts start at 0, as mmdet's). The unreduced loss is w·BCE, so
-    "mean" is Σ w·BCE / N, mmdet's loss. The histogram is vectorised (g compared with every
+    theirs (accumulated counts start at 0, as mmdet's). ``momentum=1`` freezes the counts of a
+    ``state`` from earlier calls, and needs one: a bin whose frozen count is 0 weighs 0 (mmdet
+    divides by 0 there). The unreduced loss is w·BCE, so "mean" is Σ w·BCE / N, mmdet's loss. The histogram is vectorised (g compared with every
     edge at once), so the loss runs under ``jax.jit`` and ``torch.compile``.
 
     ``weight`` plays the part of mmdet's ``label_weight``: items whose weight is 0 are left
@@ -529,7 +530,8 @@ def ghm_c(logits, target, *, bins=10, momentum=0.0, state=None, reduction="mean"
         logits: floating logits x.
         target: targets t ∈ [0, 1] (checked on eager host arrays) of the same shape.
         bins: number of bins, ≥ 1 (default 10).
-        momentum: momentum of the accumulated counts, in [0, 1) (default 0.0: this call's counts).
+        momentum: momentum of the accumulated counts, in [0, 1] (default 0.0: this call's
+            counts; 1: the counts of ``state``, unchanged).
         state: the previous call's state, ``{"acc_sum": (bins,)}``, or None to start at 0.
         reduction: "mean" (default), "sum" or "none".
         weight: optional per-item weights broadcastable to the unreduced shape (see above).
@@ -551,7 +553,10 @@ def ghm_c(logits, target, *, bins=10, momentum=0.0, state=None, reduction="mean"
     name = "ghm_c"
     check_reduction(name, reduction)
     check_int(name, "bins", bins)
-    check_range(name, "momentum", momentum, 0.0, 1.0, hi_open=True)
+    check_range(name, "momentum", momentum, 0.0, 1.0)
+    if momentum == 1.0 and state is None:
+        raise ValueError(f"{name}: momentum=1 keeps the accumulated counts as they are, and without a state "
+                         "they are all 0 (every weight 0): pass the state of earlier calls")
     B, logits, target = _binary_pair(name, logits, target, others=_arrays(weight))
     xp = B.xp
     dtype, device, shape = logits.dtype, B.device(logits), tuple(logits.shape)

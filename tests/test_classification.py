@@ -679,6 +679,28 @@ def test_ghm_c_momentum_over_several_calls_matches_mmdet(backend, to, momentum):
         np.testing.assert_allclose(_check.to_numpy(state["acc_sum"]), peer.acc_sum, rtol=1e-13)
 
 
+def test_ghm_c_momentum_one_freezes_the_state(backend, to):
+    # momentum 1 (the catalogue's range is [0, 1]): the counts of earlier calls, unchanged
+    peer = MmdetGHMC(10, 0.75)
+    x, t = _ghm_batch(23)
+    _, state = losses.ghm_c(to(x), to(t), momentum=0.75)
+    peer(x, t, np.ones_like(x))
+    frozen = peer.acc_sum.copy()
+    peer.momentum = 1.0
+    ref, _ = peer(x, t, np.ones_like(x))  # the same batch: every non-empty bin has a count
+    got, state = losses.ghm_c(to(x), to(t), momentum=1.0, state=state)
+    assert float(_check.to_numpy(got)) == pytest.approx(ref, rel=1e-12)
+    np.testing.assert_array_equal(_check.to_numpy(state["acc_sum"]), frozen)
+    # a bin empty so far keeps its count 0: its items weigh 0 (mmdet would divide by 0)
+    x2, t2 = np.array([0.0, 0.0, 3.0]), np.array([1.0, 0.0, 1.0])  # g = 0.5, 0.5, 0.047
+    acc = np.zeros(10)
+    acc[5] = 4.0
+    got, state = losses.ghm_c(to(x2), to(t2), momentum=1.0, state={"acc_sum": to(acc)}, reduction="none")
+    # 2 non-empty bins, N = 3: weight 3 / (4 * 2) in bin 5, 0 in bin 0
+    np.testing.assert_allclose(_check.to_numpy(got), [3 / 8 * np.log(2.0), 3 / 8 * np.log(2.0), 0.0], rtol=1e-12)
+    np.testing.assert_array_equal(_check.to_numpy(state["acc_sum"]), acc)
+
+
 def test_ghm_c_zero_one_weight_is_mmdets_label_weight(backend, to):
     x, t = _ghm_batch(24)
     label_weight = (np.random.default_rng(25).uniform(size=x.shape) < 0.7).astype(np.float64)
@@ -991,7 +1013,9 @@ BAD = [
     ("softmax_focal", (X, np.array([0, 5])), {}, ValueError, "labels"),
     ("ghm_c", (XB, TB), {"bins": 0}, ValueError, "bins"),
     ("ghm_c", (XB, TB), {"bins": 2.5}, TypeError, "bins"),
-    ("ghm_c", (XB, TB), {"momentum": 1.0}, ValueError, "momentum"),
+    ("ghm_c", (XB, TB), {"momentum": 1.0}, ValueError, "state of earlier calls"),
+    ("ghm_c", (XB, TB), {"momentum": 1.5}, ValueError, "momentum"),
+    ("ghm_c", (XB, TB), {"momentum": -0.1}, ValueError, "momentum"),
     ("ghm_c", (XB, TB), {"state": {"acc_sum": np.zeros(5)}}, ValueError, "acc_sum"),
     ("ghm_c", (XB, TB), {"state": {"acc": np.zeros(10)}}, ValueError, "state"),
     ("ghm_c", (XB, np.array([1.0, 0.5, 3.0])), {}, ValueError, "target"),
