@@ -137,3 +137,26 @@ def test_stability_lists_the_rows_not_met_in_every_run(capsys, tmp_path):
     assert "| b | large | torch compiled | fwd | MISSED 1.20x +20 us | MISSED 1.30x +30 us |" in out
     assert "| c | large | torch compiled | fwd | MISSED 1.20x +20 us | met 0.90x -10 us |" in out
     assert "| a |" not in out
+
+
+def test_probe_small_step_splits_the_overhead():
+    require("torch")
+    from benchmarks.probes.small_step import measure
+
+    out = measure(rounds=1, steps=20)
+    assert set(out) == {"cross_entropy", "binary_cross_entropy"}
+    for passes in out.values():
+        assert set(passes) == {"fwd", "fwd+bwd"}
+        for row in passes.values():
+            assert set(row) == {"bare", "checked", "ours", "ours unchecked", "peer us"}
+            assert row["peer us"] > 0
+
+
+def test_probe_guards_checks_each_frame_on_its_inputs():
+    require("torch")
+    from benchmarks.probes.guards import measure
+
+    out = measure(rounds=2, elements=1 << 10)
+    # the peer's frame guards one function; ours its helpers too, the minimal body fewer
+    assert out["peer"]["guard lines"] < out["minimal"]["guard lines"] < out["ours"]["guard lines"]
+    assert all(row["cold us"] > 0 and row["warm us"] > 0 for row in out.values())
