@@ -166,6 +166,23 @@ def _unchecked(runner):
     return call, sync
 
 
+def _same_wrappers(ours_fn, peer_fn):
+    """Both sides behind one-line wrappers of the same form, the callables resolved before.
+
+    Under torch.compile every global or attribute the traced frame reads adds a guard that is
+    checked on each call, so both sides must reach their function the same way. Two
+    functions, two code objects: Dynamo keeps its compiled entries per code object.
+    """
+
+    def ours(*arrays):
+        return ours_fn(*arrays)
+
+    def peer(*arrays):
+        return peer_fn(*arrays)
+
+    return ours, peer
+
+
 FRAMEWORKS = {
     "torch": (("eager", "compiled"), _torch_runner, _torch_copy_bandwidth),
     "jax": (("jit",), _jax_runner, _jax_copy_bandwidth),
@@ -227,7 +244,7 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
             for fw, (fw_modes, runner, copy_bw) in FRAMEWORKS.items():
                 if fw not in case.peers:
                     continue
-                label, peer = case.peers[fw]
+                label, make_peer = case.peers[fw]
                 for mode in fw_modes:
                     if modes and mode not in modes:
                         continue
@@ -238,10 +255,11 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
                         unchecked = mode == "eager" and _host(fw)
                         try:
                             row["device"] = _row_device(fw)
-                            runners = [runner(case, arrays, case.ours, mode, backward),
+                            ours, peer = _same_wrappers(case.ours(), make_peer())
+                            runners = [runner(case, arrays, ours, mode, backward),
                                        runner(case, arrays, peer, mode, backward)]
                             if unchecked:
-                                runners.append(_unchecked(runner(case, arrays, case.ours, mode, backward)))
+                                runners.append(_unchecked(runner(case, arrays, ours, mode, backward)))
                             times = _round_times(runners, repeat)
                         except Exception as exc:  # a peer not installed, or a failure: reported
                             row["error"] = f"{type(exc).__name__}: {exc}"[:120]

@@ -6,6 +6,7 @@ converted arrays. Peers whose library is not installed are skipped by the harnes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,16 +24,22 @@ class Case:
     #: positions of the arrays that get gradients in the forward+backward timing
     diff: tuple[int, ...] = (0,)
     kwargs: dict[str, Any] = field(default_factory=dict)
-    #: framework -> (peer label, peer(*arrays) -> scalar loss)
-    peers: dict[str, tuple[str, Callable[..., Any]]] = field(default_factory=dict)
+    #: framework -> (peer label, a function returning the peer's callable: ``peer(*arrays)`` is
+    #: the scalar loss). It runs once per timing, so imports and objects the peer needs (a
+    #: MONAI loss module) are made once, as a user would, not inside the timed call
+    peers: dict[str, tuple[str, Callable[[], Callable[..., Any]]]] = field(default_factory=dict)
     #: True where the loss reads its inputs once (the roofline applies)
     bandwidth_bound: bool = True
-    #: our side when it needs more than ``losses.<loss>(*arrays, **kwargs)``
-    call: Callable[..., Any] | None = None
+    #: our side when it needs more than ``losses.<loss>(*arrays, **kwargs)``: a function
+    #: returning our callable, as for the peers
+    call: Callable[[], Callable[..., Any]] | None = None
 
-    def ours(self, *arrays: Any) -> Any:
-        out = self.call(*arrays) if self.call else getattr(losses, self.loss)(*arrays, **self.kwargs)
-        return out[0] if isinstance(out, tuple) else out
+    def ours(self) -> Callable[..., Any]:
+        """Our callable, resolved once like the peer's: ``ours()(*arrays)`` is the scalar loss."""
+        if self.call is not None:
+            return self.call()
+        fn = getattr(losses, self.loss)
+        return functools.partial(fn, **self.kwargs) if self.kwargs else fn
 
 
 # sizes: "small" is a batch of 8 (dispatch overhead); "large" is throughput-sized for the
@@ -130,76 +137,92 @@ def cases() -> list[Case]:
     """Every benchmark case whose loss is in the catalogue (later families add themselves)."""
     out = [
         Case("mse", _pair, peers={
-            "torch": ("F.mse_loss", lambda p, t: _torch_F().mse_loss(p, t)),
-            "jax": ("optax.squared_error", lambda p, t: _optax().squared_error(p, t).mean()),
+            "torch": ("F.mse_loss", lambda: _torch_F().mse_loss),
+            "jax": ("optax.squared_error", lambda: _mean_of(_optax().squared_error)),
         }),
-        Case("mae", _pair, peers={"torch": ("F.l1_loss", lambda p, t: _torch_F().l1_loss(p, t))}),
+        Case("mae", _pair, peers={"torch": ("F.l1_loss", lambda: _torch_F().l1_loss)}),
         Case("huber", _pair, peers={
-            "torch": ("F.huber_loss", lambda p, t: _torch_F().huber_loss(p, t)),
-            "jax": ("optax.huber_loss", lambda p, t: _optax().huber_loss(p, t).mean()),
+            "torch": ("F.huber_loss", lambda: _torch_F().huber_loss),
+            "jax": ("optax.huber_loss", lambda: _mean_of(_optax().huber_loss)),
         }),
-        Case("smooth_l1", _pair, peers={"torch": ("F.smooth_l1_loss", lambda p, t: _torch_F().smooth_l1_loss(p, t))}),
-        Case("log_cosh", _pair, peers={"jax": ("optax.log_cosh", lambda p, t: _optax().log_cosh(p, t).mean())}),
+        Case("smooth_l1", _pair, peers={"torch": ("F.smooth_l1_loss", lambda: _torch_F().smooth_l1_loss)}),
+        Case("log_cosh", _pair, peers={"jax": ("optax.log_cosh", lambda: _mean_of(_optax().log_cosh))}),
         Case("cross_entropy", _logits_labels, peers={
-            "torch": ("F.cross_entropy", lambda x, y: _torch_F().cross_entropy(x, y)),
+            "torch": ("F.cross_entropy", lambda: _torch_F().cross_entropy),
             "jax": ("optax.softmax_cross_entropy_with_integer_labels",
-                    lambda x, y: _optax().softmax_cross_entropy_with_integer_labels(x, y).mean()),
+                    lambda: _mean_of(_optax().softmax_cross_entropy_with_integer_labels)),
         }),
         Case("binary_cross_entropy", _binary, peers={
-            "torch": ("F.binary_cross_entropy_with_logits",
-                      lambda x, t: _torch_F().binary_cross_entropy_with_logits(x, t)),
-            "jax": ("optax.sigmoid_binary_cross_entropy",
-                    lambda x, t: _optax().sigmoid_binary_cross_entropy(x, t).mean()),
+            "torch": ("F.binary_cross_entropy_with_logits", lambda: _torch_F().binary_cross_entropy_with_logits),
+            "jax": ("optax.sigmoid_binary_cross_entropy", lambda: _mean_of(_optax().sigmoid_binary_cross_entropy)),
         }),
         Case("sigmoid_focal", _binary, peers={
             "torch": ("torchvision.ops.sigmoid_focal_loss", _torchvision_focal),
-            "jax": ("optax.sigmoid_focal_loss", lambda x, t: _optax().sigmoid_focal_loss(x, t, alpha=0.25).mean()),
+            "jax": ("optax.sigmoid_focal_loss", lambda: _mean_of(_optax().sigmoid_focal_loss, alpha=0.25)),
         }),
         Case("poly1_cross_entropy", _logits_labels, peers={
             "jax": ("optax.poly_loss_cross_entropy", _optax_poly1),
         }),
         Case("softmax_focal", _logits_labels, peers={
-            "torch": ("kornia.losses.focal_loss", lambda x, y: _kornia().focal_loss(x, y, alpha=None, reduction="mean")),
+            "torch": ("kornia.losses.focal_loss",
+                      lambda: functools.partial(_kornia().focal_loss, alpha=None, reduction="mean")),
         }),
         Case("kl_divergence", _log_distributions, kwargs={"log_input": True}, peers={
-            "torch": ("F.kl_div(log_target=True, batchmean)",
-                      lambda p, q: _torch_F().kl_div(q, p, log_target=True, reduction="batchmean")),
+            "torch": ("F.kl_div(log_target=True, batchmean)", _torch_kl_div),
         }),
         Case("dice", _seg_probs, kwargs={"axis": 1}, peers={
-            "torch": ("monai DiceLoss", lambda p, t: _monai("DiceLoss", smooth_nr=1.0, smooth_dr=1.0)(p, t)),
+            "torch": ("monai DiceLoss", lambda: _monai("DiceLoss", smooth_nr=1.0, smooth_dr=1.0)),
         }),
         Case("tversky", _seg_probs, kwargs={"axis": 1}, peers={
-            "torch": ("monai TverskyLoss", lambda p, t: _monai("TverskyLoss", smooth_nr=1.0, smooth_dr=1.0)(p, t)),
+            "torch": ("monai TverskyLoss", lambda: _monai("TverskyLoss", smooth_nr=1.0, smooth_dr=1.0)),
         }),
         Case("lovasz_softmax", _seg_logits_labels, bandwidth_bound=False,
-             call=lambda x, y: losses.lovasz_softmax(_softmax1(x), y, axis=1, classes="all", per_sample=True),
-             peers={"torch": ("kornia lovasz_softmax_loss", lambda x, y: _kornia().lovasz_softmax_loss(x, y))}),
+             call=_ours_lovasz_softmax,
+             peers={"torch": ("kornia lovasz_softmax_loss", lambda: _kornia().lovasz_softmax_loss)}),
         Case("lovasz_hinge", _hinge_maps, bandwidth_bound=False,
-             call=lambda x, y: losses.lovasz_hinge(x[:, 0], y),
-             peers={"torch": ("kornia lovasz_hinge_loss", lambda x, y: _kornia().lovasz_hinge_loss(x, y))}),
-        Case("hinge", _signed, peers={"jax": ("optax.hinge_loss", lambda s, t: _optax().hinge_loss(s, t).mean())}),
+             call=_ours_lovasz_hinge,
+             peers={"torch": ("kornia lovasz_hinge_loss", lambda: _kornia().lovasz_hinge_loss)}),
+        Case("hinge", _signed, peers={"jax": ("optax.hinge_loss", lambda: _mean_of(_optax().hinge_loss))}),
         Case("multiclass_hinge", _logits_labels, peers={
-            "jax": ("optax.multiclass_hinge_loss", lambda s, y: _optax().multiclass_hinge_loss(s, y).mean()),
+            "jax": ("optax.multiclass_hinge_loss", lambda: _mean_of(_optax().multiclass_hinge_loss)),
         }),
     ]
     registered = set(losses.catalog.names())
     return [c for c in out if c.loss in registered]
 
 
-def _torchvision_focal(x, t):
+def _mean_of(fn: Callable[..., Any], **kwargs: Any) -> Callable[..., Any]:
+    """``fn(*arrays, **kwargs).mean()``: optax's losses are per item."""
+    return lambda *arrays: fn(*arrays, **kwargs).mean()
+
+
+def _torchvision_focal():
     from torchvision.ops import sigmoid_focal_loss
 
-    return sigmoid_focal_loss(x, t, reduction="mean")
+    return functools.partial(sigmoid_focal_loss, reduction="mean")
 
 
-def _optax_poly1(x, y):
+def _torch_kl_div():
+    kl_div = _torch_F().kl_div
+    return lambda p, q: kl_div(q, p, log_target=True, reduction="batchmean")  # kl_div(input=log q, target=log p)
+
+
+def _optax_poly1():
     import jax
 
-    onehot = jax.nn.one_hot(y, x.shape[-1], dtype=x.dtype)
-    return _optax().poly_loss_cross_entropy(x, onehot, epsilon=2.0).mean()
+    poly = _optax().poly_loss_cross_entropy
+
+    def peer(x, y):
+        return poly(x, jax.nn.one_hot(y, x.shape[-1], dtype=x.dtype), epsilon=2.0).mean()
+
+    return peer
 
 
-def _softmax1(x):
+def _ours_lovasz_softmax():
     import torch
 
-    return torch.softmax(x, dim=1)
+    return lambda x, y: losses.lovasz_softmax(torch.softmax(x, dim=1), y, axis=1, classes="all", per_sample=True)
+
+
+def _ours_lovasz_hinge():
+    return lambda x, y: losses.lovasz_hinge(x[:, 0], y)
