@@ -518,8 +518,9 @@ def ghm_c(logits, target, *, bins=10, momentum=0.0, state=None, reduction="mean"
     momentum·acc + (1 - momentum)·count and replaces the count in the weight; empty bins keep
     theirs (accumulated counts start at 0, as mmdet's). ``momentum=1`` freezes the counts of a
     ``state`` from earlier calls, and needs one: a bin whose frozen count is 0 weighs 0 (mmdet
-    divides by 0 there). The unreduced loss is w·BCE, so "mean" is Σ w·BCE / N, mmdet's loss. The histogram is vectorised (g compared with every
-    edge at once), so the loss runs under ``jax.jit`` and ``torch.compile``.
+    divides by 0 there). The unreduced loss is w·BCE, so "mean" is Σ w·BCE / N, mmdet's loss.
+    The histogram is vectorised (g compared with every edge at once), so the loss runs under
+    ``jax.jit`` and ``torch.compile``.
 
     ``weight`` plays the part of mmdet's ``label_weight``: items whose weight is 0 are left
     out of the histogram and of N, and the reduction then applies ``weight`` as in every loss
