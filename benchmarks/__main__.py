@@ -221,6 +221,19 @@ def _device() -> str:
     return f"cpu ({platform.processor() or platform.machine()})"
 
 
+def _code() -> str | None:
+    """The measured code's commit (its short hash, "-dirty" with changes), or None outside a git
+    checkout (a device machine gets the working tree without its history)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--exclude=*"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "numpy": np.__version__}
     for mod in ("torch", "jax", "optax", "torchvision", "kornia", "monai", "array_api_compat"):
@@ -352,6 +365,7 @@ def render(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         *([f"Within the noise: {listing('noise')}", ""] if counts["noise"] else []),
         *([_sizes_line(meta["large"]), ""] if "large" in meta else []),
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
+        *([f"Code: {meta['code']}", ""] if meta.get("code") else []),
         "Copy bandwidth (read + write): " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in bw.items()), "",
         HEADER, *(_format_row(r) for r in rows), "",
     ])
@@ -427,6 +441,7 @@ def main(argv=None) -> int:
     if args.merge:
         meta = {k: v for k, v in runs[0].items() if k != "rows"}
         meta["date"] = " and ".join(dict.fromkeys(r["date"] for r in runs))
+        meta["code"] = " and ".join(dict.fromkeys(r["code"] for r in runs if r.get("code"))) or None
         for r in runs[1:]:
             meta["copy_bandwidth_GBps"] = {**r.get("copy_bandwidth_GBps", {}), **meta["copy_bandwidth_GBps"]}
         return _write(Path(args.out), meta, [row for r in runs for row in r["rows"]])
@@ -436,7 +451,7 @@ def main(argv=None) -> int:
     print(f"device: {device}\n{_sizes_line(large)}\n{HEADER}", flush=True)
     rows, bandwidth = run(args.size or ["small", "large"], args.mode, args.loss, args.repeat)
     meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": device,
-            "large": large, "versions": _versions(),
+            "large": large, "versions": _versions(), "code": _code(),
             "copy_bandwidth_GBps": {k: v / 1e9 for k, v in bandwidth.items()}}
     return _write(Path(args.out), meta, rows)
 

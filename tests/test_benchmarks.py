@@ -19,6 +19,20 @@ def test_harness_times_forward_and_backward_against_the_peer():
         assert r["ratio"] == pytest.approx(r["ours_ms"] / r["peer_ms"])
 
 
+def test_a_run_records_the_commit_it_measured():
+    import subprocess
+    from pathlib import Path
+
+    from benchmarks.__main__ import _code
+
+    root = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+    if head.returncode != 0:
+        assert _code() is None  # a copy of the tree without its history
+    else:
+        assert _code().split("-dirty")[0] == head.stdout.strip()
+
+
 def test_interval_of_a_constant_ratio_is_that_ratio():
     from benchmarks.__main__ import _interval
 
@@ -97,8 +111,8 @@ def test_merge_joins_runs_of_one_device_and_refuses_two_devices(tmp_path):
     from benchmarks import __main__ as bench
 
     meta = {"device": "NVIDIA H100 80GB HBM3", "versions": {}, "copy_bandwidth_GBps": {"torch": 2900.0}}
-    a = {**meta, "date": "2026-11-24 10:00 UTC", "rows": [_row(loss="mse")]}
-    b = {**meta, "date": "2026-11-24 10:09 UTC", "copy_bandwidth_GBps": {"jax": 2800.0},
+    a = {**meta, "date": "2026-11-24 10:00 UTC", "code": "8e2afdc", "rows": [_row(loss="mse")]}
+    b = {**meta, "date": "2026-11-24 10:09 UTC", "code": "8e2afdc", "copy_bandwidth_GBps": {"jax": 2800.0},
          "rows": [_row(loss="hinge", framework="jax", mode="jit", ratio=1.2, ratio_ci=[1.1, 1.3])]}
     for name, run in (("a.json", a), ("b.json", b)):
         (tmp_path / name).write_text(json.dumps(run))
@@ -109,6 +123,7 @@ def test_merge_joins_runs_of_one_device_and_refuses_two_devices(tmp_path):
     assert merged["copy_bandwidth_GBps"] == {"torch": 2900.0, "jax": 2800.0}
     report = (tmp_path / "m" / "results-gpu.md").read_text()
     assert "1 of 2 rows met" in report and "hinge large jax jit fwd (1.20x" in report
+    assert merged["code"] == "8e2afdc" and "Code: 8e2afdc" in report
 
     (tmp_path / "c.json").write_text(json.dumps({**a, "device": "cpu (x86_64)"}))
     with pytest.raises(SystemExit):
