@@ -73,19 +73,28 @@ def _interval(ours: list[float], peer: list[float], draws: int = 2000) -> tuple[
     return float(ratio[0]), float(ratio[1]), float(diff[0]), float(diff[1])
 
 
+def convert(fw: str, arrays) -> list[Any]:
+    """A case's NumPy inputs as both sides take them: torch tensors on the benchmark's device
+    (integer labels int64) or JAX arrays (integer labels int32)."""
+    if fw == "torch":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        return [torch.from_numpy(a).to(device).long() if a.dtype.kind == "i" else torch.from_numpy(a).to(device)
+                for a in arrays]
+    import jax.numpy as jnp
+
+    return [jnp.asarray(a if a.dtype.kind == "f" else a.astype(np.int32)) for a in arrays]
+
+
 # -- torch -------------------------------------------------------------------------------------
 def _torch_runner(case: Case, arrays, fn, mode: str, backward: bool):
     import torch
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    conv = []
-    for i, a in enumerate(arrays):
-        t = torch.from_numpy(a).to(device)
-        if a.dtype.kind == "i":
-            t = t.long()
-        if backward and i in case.diff:
-            t.requires_grad_(True)
-        conv.append(t)
+    conv = convert("torch", arrays)
+    if backward:
+        for i in case.diff:
+            conv[i].requires_grad_(True)
     f = fn
     if mode == "compiled":
         torch._dynamo.reset()
@@ -103,7 +112,7 @@ def _torch_runner(case: Case, arrays, fn, mode: str, backward: bool):
                 return f(*conv)
 
     def sync(_):
-        if device == "cuda":
+        if conv[0].is_cuda:
             torch.cuda.synchronize()
 
     return step, sync
@@ -121,9 +130,8 @@ def _torch_copy_bandwidth() -> float:
 # -- jax -----------------------------------------------------------------------------------------
 def _jax_runner(case: Case, arrays, fn, mode: str, backward: bool):
     import jax
-    import jax.numpy as jnp
 
-    conv = [jnp.asarray(a if a.dtype.kind == "f" else a.astype(np.int32)) for a in arrays]
+    conv = convert("jax", arrays)
     if backward:
         f = jax.jit(jax.value_and_grad(fn, argnums=case.diff))
     else:
