@@ -8,6 +8,7 @@ compiled loop). Nothing here imports a framework.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +64,14 @@ class Backend:
         """(min, max) of a host array's values, as NumPy scalars (NaN if any value is NaN)."""
         v = self.to_host(x)
         return v.min(), v.max()
+
+    def outside(self, x: Array, lo: float, hi: float, anywhere: bool = False) -> bool:
+        """Whether ``x``'s values can be read now (``can_read``) and one lies outside [lo, hi]
+        or is NaN; False for an empty array or one that cannot be read."""
+        if not self.can_read(x, anywhere) or math.prod(x.shape) == 0:
+            return False
+        low, high = self.value_range(x)
+        return not (low >= lo and high <= hi)
 
     def device(self, x: Array) -> Any:
         return getattr(x, "device", None)
@@ -203,14 +212,17 @@ class Backend:
         scale = 1.0 + (pos_weight - 1.0) * target
         return ((1.0 - target) * logits + scale * (0.5 * (a - logits))) + scale * c
 
-    def fused_loss(self, kind: str, *arrays: Array, reduction: str, **params: Any) -> Array | None:
+    def fused_loss(self, kind: str, a: Array, b: Array, reduction: str, param: Any = None) -> Array | None:
         """A whole loss with its reduction as one native kernel, or None where there is none.
 
-        ``kind`` names the formula: ``"mse"``, ``"mae"``, ``"huber"``, ``"smooth_l1"`` (pred,
-        target of one dtype), ``"bce_with_logits"`` (logits, target, ``pos_weight`` or None)
-        or ``"cross_entropy"`` (logits, valid integer labels, ``axis``).
-        No per-item weight applies. Losses fall back to their array-API formula on None, so a
-        framework without such kernels needs nothing.
+        ``kind`` names the formula and ``param`` its one parameter: ``"mse"``, ``"mae"``
+        (pred ``a``, target ``b`` of one dtype), ``"huber"`` (``param`` delta),
+        ``"smooth_l1"`` (``param`` beta), ``"bce_with_logits"`` (logits, target, ``param``
+        pos_weight or None), ``"cross_entropy"`` (logits, valid integer labels, ``param``
+        the class axis, normalised) or ``"kl_log"`` (log-probabilities p, q of one shape,
+        Σ e^p·(p - q) over ``param``, the axis, with terms of p = -inf 0: ``kl_log_sum``). No per-item weight applies. Losses fall back to their
+        array-API formula on None, so a framework without such kernels needs nothing. Every
+        argument is positional: a loss's small eager calls pay for each dict a call builds.
         """
         return None
 

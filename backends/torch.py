@@ -8,7 +8,6 @@ replaced by torch's own operators, whose scalar promotion is the standard's.
 
 from __future__ import annotations
 
-import math
 import operator
 import types
 
@@ -109,17 +108,31 @@ class TorchBackend(Backend):
         return x.detach().numpy()
 
     def value_range(self, x):
-        if x.numel() <= 32 and x.is_cpu:
-            # a few values: read as Python numbers, 1-2 us sooner than aminmax and two .item()
-            values = (x if x.ndim == 1 else x.detach().reshape(-1)).tolist()
-            total = sum(values)  # NaN if a value is NaN (or +inf meets -inf: then look closer)
-            if total != total and not all(v == v for v in values):
-                return math.nan, math.nan
-            return min(values), max(values)
         if x.dtype == self._torch.bool:
             x = x.to(self._torch.uint8)
         low, high = self._torch.aminmax(x.detach() if x.requires_grad else x)
         return low.item(), high.item()
+
+    def outside(self, x, lo, hi, anywhere=False):
+        """A few values (at most 32, on the CPU, eager) are read as Python numbers: 1-2 us
+        sooner than ``aminmax`` and two ``.item()``, and the small eager training step pays for
+        every call here. Such a tensor holds data inside ``torch.func.grad`` too and is read
+        there; a ``torch.func.vmap`` batch has no storage and is skipped."""
+        if x.is_cpu and x.numel() <= 32 and not self._torch.compiler.is_compiling():
+            try:
+                values = (x if x.ndim == 1 else x.detach().reshape(-1)).tolist()
+            except RuntimeError:  # a vmap batch: no storage to read
+                return False
+            if not values:
+                return False
+            low = min(values)
+            if not (low >= lo and max(values) <= hi):
+                return True  # also where Python's min or max returned a NaN met first
+            if type(low) is not float:
+                return False  # integers and booleans: no NaN
+            total = sum(values)  # NaN if a value is NaN (or +inf meets -inf: then look closer)
+            return total != total and not all(v == v for v in values)
+        return super().outside(x, lo, hi, anywhere)
 
     def asarray(self, value, like, dtype=None):
         dtype = like.dtype if dtype is None else dtype
@@ -188,11 +201,10 @@ class TorchBackend(Backend):
     def bce_with_logits(self, logits, target, pos_weight=None):
         return self._F.binary_cross_entropy_with_logits(logits, target, reduction="none", pos_weight=pos_weight)
 
-    def fused_loss(self, kind, *arrays, reduction, **params):
+    def fused_loss(self, kind, a, b, reduction, param=None):
         F = self._F
         if kind == "cross_entropy":
-            logits, labels = arrays
-            axis = params["axis"] % logits.ndim
+            logits, labels, axis = a, b, param
             if self._cpu_rows(logits, axis):
                 x, y = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).long()
                 if logits.requires_grad and self._torch.is_grad_enabled():
@@ -208,19 +220,37 @@ class TorchBackend(Backend):
             if labels.dtype != self._torch.int64:
                 labels = labels.long()
             return F.cross_entropy(logits, labels, reduction=reduction)
-        if arrays[0].shape != arrays[1].shape:
+        if a.shape != b.shape:
             return None  # F.*_loss would broadcast with a warning: the formula path does it quietly
+        if kind == "kl_log":
+            return self._kl_log_total(a, b, reduction, param)
         if kind == "bce_with_logits":
-            return F.binary_cross_entropy_with_logits(*arrays, reduction=reduction, pos_weight=params["pos_weight"])
+            return F.binary_cross_entropy_with_logits(a, b, reduction=reduction, pos_weight=param)
         if kind == "mse":
-            return F.mse_loss(*arrays, reduction=reduction)
+            return F.mse_loss(a, b, reduction=reduction)
         if kind == "mae":
-            return F.l1_loss(*arrays, reduction=reduction)
+            return F.l1_loss(a, b, reduction=reduction)
         if kind == "huber":
-            return F.huber_loss(*arrays, reduction=reduction, delta=params["delta"])
-        if kind == "smooth_l1" and not hasattr(params["beta"], "shape"):
-            return F.smooth_l1_loss(*arrays, reduction=reduction, beta=params["beta"])
+            return F.huber_loss(a, b, reduction=reduction, delta=param)
+        if kind == "smooth_l1" and not hasattr(param, "shape"):
+            return F.smooth_l1_loss(a, b, reduction=reduction, beta=param)
         return None
+
+    def _kl_log_total(self, log_p, log_q, reduction, axis):
+        """A few eager CPU values reduced to a scalar: torch's own ``kl_div`` (log_target), the
+        ops of the peer, without the mask of -inf terms that costs the small training step two
+        more ops forward and one more backward. It is exact where its total is not NaN: a
+        term with p = -inf is e^p·(p - q) = 0·(-inf) = NaN in ``kl_div`` (0 here), so a NaN
+        total (read on the host, free there) is recomputed by the masked form (None), which
+        also keeps a NaN of the inputs. Elsewhere (large, traced or in a torch.func
+        transform, on a device, unreduced): None, the masked form (``kl_log_sum``)."""
+        if reduction == "none" or not log_p.is_cpu or log_p.numel() >= _LARGE or self.is_traced(log_p):
+            return None
+        total = self._F.kl_div(log_q, log_p, reduction="sum", log_target=True)
+        if reduction == "mean":
+            total = total / (log_p.numel() // log_p.shape[axis])
+        value = total.item()
+        return None if value != value else total
 
     def _cpu_rows(self, logits, axis):
         """Whether cross entropy runs a chunk of rows at a time (``_torch_functions``): large
@@ -234,7 +264,7 @@ class TorchBackend(Backend):
     def softmax_cross_entropy(self, logits, labels, axis=-1):
         """``F.cross_entropy(reduction="none")``, or on large CPU logits (``_cpu_rows``) a
         function that writes and keeps less."""
-        return self.fused_loss("cross_entropy", logits, labels, reduction="none", axis=axis)
+        return self.fused_loss("cross_entropy", logits, labels, "none", axis % logits.ndim)
 
     def sort(self, x, axis=-1):
         return self._torch.sort(x, dim=axis).values

@@ -152,18 +152,25 @@ def broadcast_shapes(name: str, **shapes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def backend_of(name: str, *others: Any, **arrays: Any) -> Any:
-    """``backends.get`` of the named arrays (and ``others``), with errors naming the loss and
-    the arguments: an unsupported type, or arrays from two frameworks."""
+def backend_of(name: str, names: tuple[str, ...], *arrays: Any) -> Any:
+    """``backends.get(*arrays)``, with errors naming the loss and the arguments: an
+    unsupported type, or arrays from two frameworks. ``names`` name the first arrays; any
+    after them (per-class weights) are checked unnamed.
+
+    Names come as a tuple of constants and arrays positionally (so does ``floating`` and
+    ``same_shape``): a call with keyword arguments gathered by ``**`` builds a dict, and the
+    small eager training step pays for every object made on its path.
+    """
     try:
-        return backends.get(*arrays.values(), *others)
+        return backends.get(*arrays)
     except TypeError as exc:
-        for arg, x in arrays.items():
+        named = tuple(zip(names, arrays, strict=False))  # arrays after the named ones: unnamed
+        for arg, x in named:
             try:
                 backends.name_of(x)
             except TypeError:
                 raise TypeError(f"{name}: {arg} must be an array, got {type(x).__name__}") from None
-        which = ", ".join(f"{arg} is {backends.name_of(x)}" for arg, x in arrays.items() if backends.name_of(x))
+        which = ", ".join(f"{arg} is {backends.name_of(x)}" for arg, x in named if backends.name_of(x))
         raise TypeError(f"{name}: {exc} ({which})") from None
 
 
@@ -175,33 +182,27 @@ def same_framework(B: Any, name: str, **arrays: Any) -> None:
             raise TypeError(f"{name}: {arg} is a {other} array, the other inputs are {B.name} arrays")
 
 
-def same_shape(name: str, **arrays: Array) -> tuple[int, ...]:
-    """The common shape of arrays that must match exactly; ValueError otherwise."""
-    items = list(arrays.items())
-    first_arg, first = items[0]
-    for arg, x in items[1:]:
-        if x.shape != first.shape and tuple(x.shape) != tuple(first.shape):
-            raise ValueError(
-                f"{name}: {arg} has shape {tuple(x.shape)}, expected {first_arg}'s shape {tuple(first.shape)}"
-            )
-    return tuple(first.shape)
+def same_shape(name: str, names: tuple[str, str], a: Array, b: Array) -> None:
+    """ValueError unless arrays ``a`` and ``b`` (named by ``names``) have one shape exactly."""
+    if a.shape != b.shape:
+        raise ValueError(f"{name}: {names[1]} has shape {tuple(b.shape)}, expected {names[0]}'s shape {tuple(a.shape)}")
 
 
-def floating(B: Any, name: str, **arrays: Array) -> list[Array]:
-    """The arrays in one floating dtype: the widest of theirs, float16/bfloat16 raised to float32.
+def floating(B: Any, name: str, names: tuple[str, ...], *arrays: Array) -> tuple[Array, ...]:
+    """The arrays (named by ``names``) in one floating dtype: the widest of theirs,
+    float16/bfloat16 raised to float32.
 
     TypeError naming the argument for a non-floating array.
     """
     xp = B.xp
-    values = list(arrays.values())
-    first = getattr(values[0], "dtype", None)
+    first = getattr(arrays[0], "dtype", None)
     if first in B.wide_floats:  # the common cases, without the per-array checks below
-        if len(values) == 1:
-            return values
-        if len(values) == 2 and getattr(values[1], "dtype", None) == first:
-            return values
+        if len(arrays) == 1:
+            return arrays
+        if len(arrays) == 2 and getattr(arrays[1], "dtype", None) == first:
+            return arrays
     dtypes = []
-    for arg, x in arrays.items():
+    for arg, x in zip(names, arrays, strict=True):
         dtype = getattr(x, "dtype", None)
         if dtype is None or not B.is_floating(dtype):
             raise TypeError(f"{name}: {arg} must be a floating-point array, got {dtype or type(x).__name__}")
@@ -210,10 +211,10 @@ def floating(B: Any, name: str, **arrays: Array) -> list[Array]:
     if any(d != target for d in dtypes[1:]):
         target = xp.result_type(*dtypes)
     elif target in B.wide_floats:
-        return list(arrays.values())
+        return arrays
     if xp.finfo(target).bits < 32:
         target = xp.float32
-    return [x if x.dtype == target else xp.astype(x, target) for x in arrays.values()]
+    return tuple(x if x.dtype == target else xp.astype(x, target) for x in arrays)
 
 
 def _readable(B: Any, x: Array) -> bool:
@@ -234,51 +235,60 @@ def check_values(B: Any, name: str, arg: str, x: Array, ok: Callable[[Any], Any]
         raise ValueError(f"{name}: {arg} must be {what}")
 
 
+def _outside(B: Any, x: Array, lo: float, hi: float) -> bool:
+    """Whether value checks run on ``x`` now (see ``set_value_checks``) and find a value
+    outside [lo, hi] or a NaN."""
+    return _value_checks != "never" and B.outside(x, lo, hi, _value_checks == "always")
+
+
 def check_value_range(B: Any, name: str, arg: str, x: Array, lo: float, hi: float, what: str) -> None:
     """ValueError "``name``: ``arg`` must be ``what``" unless every value lies in [lo, hi].
 
     The cheap form of ``check_values`` for ranges (one min/max pass; NaN fails), with the
     same rule for when it runs.
     """
-    if not _readable(B, x) or math.prod(x.shape) == 0:
-        return
-    low, high = B.value_range(x)
-    if not (low >= lo and high <= hi):
+    if _outside(B, x, lo, hi):
         raise ValueError(f"{name}: {arg} must be {what}")
 
 
 def check_labels(B: Any, name: str, labels: Any, arg: str, like: Array, axis: int | None,
                  num_classes: int, ignore_index: int | None = None) -> None:
     """Integer class ``labels`` of ``like``'s shape without ``axis`` (all of it for None), in
-    [0, num_classes) or ``ignore_index``: TypeError / ValueError naming the loss otherwise."""
+    [0, num_classes) or ``ignore_index``: TypeError / ValueError naming the loss otherwise.
+
+    The passing path builds no message and no shape tuple: small eager calls pay for every
+    object made here (``like.shape`` is a tuple, or torch's ``Size`` that compares as one).
+    """
     dtype = getattr(labels, "dtype", None)
     if dtype is None or not B.is_integer(dtype):
         raise TypeError(f"{name}: labels must be an integer array of class indices, got {dtype or type(labels).__name__}")
-    shape = tuple(like.shape)
+    shape = like.shape
     expected = shape if axis is None else shape[:axis] + shape[axis + 1:]
-    if tuple(labels.shape) != expected:
+    if labels.shape != expected:
         what = f"{arg}' shape" if axis is None else f"{arg}' shape without axis {axis}"
-        raise ValueError(f"{name}: labels has shape {tuple(labels.shape)}, expected {what} {expected}")
+        raise ValueError(f"{name}: labels has shape {tuple(labels.shape)}, expected {what} {tuple(expected)}")
     k = num_classes
     if ignore_index is None:
-        check_value_range(B, name, "labels", labels, 0, k - 1, f"integers in [0, {k})")
+        if _outside(B, labels, 0, k - 1):
+            raise ValueError(f"{name}: labels must be integers in [0, {k})")
     else:
         check_values(B, name, "labels", labels, lambda v: ((v >= 0) & (v < k)) | (v == ignore_index),
                      f"integers in [0, {k}) or ignore_index={ignore_index}")
 
 
-def fused(B: Any, kind: str, *arrays: Array, reduction: str, weight: Array | None, name: str,
-          **params: Any) -> Array | None:
+def fused(B: Any, kind: str, a: Array, b: Array, reduction: str, weight: Array | None, name: str,
+          param: Any = None) -> Array | None:
     """The backend's fused kernel for the whole loss and its reduction, or None.
 
     Used before a loss computes its array-API formula: without per-item weights, a framework
     with a native kernel for ``kind`` (torch's ``F.mse_loss``, ``F.cross_entropy``, ...)
-    computes the loss and the reduction in one call.
+    computes the loss and the reduction in one call (``Backend.fused_loss``, whose one
+    parameter is ``param``).
     """
     if weight is not None:
         return None
     check_reduction(name, reduction)
-    return B.fused_loss(kind, *arrays, reduction=reduction, **params)
+    return B.fused_loss(kind, a, b, reduction, param)
 
 
 # -- reduction -------------------------------------------------------------------------------
@@ -298,7 +308,7 @@ def reduce(B: Any, values: Array, reduction: str, weight: Array | None, name: st
         weight = B.asarray(weight, values)
     else:
         same_framework(B, name, weight=weight)
-        (weight,) = floating(B, name, weight=weight)
+        (weight,) = floating(B, name, ("weight",), weight)
         if weight.dtype != values.dtype:
             weight = xp.astype(weight, values.dtype)  # the result keeps the inputs' dtype
     broadcast_shapes(name, losses=tuple(values.shape), weight=tuple(weight.shape))
@@ -322,8 +332,8 @@ def pair(name: str, pred: Array, target: Array, names: tuple[str, str] = ("pred"
     for arg, x in ((a, pred), (b, target)):
         if not hasattr(x, "shape"):
             raise TypeError(f"{name}: {arg} must be an array, got {type(x).__name__}")
-    B = backend_of(name, **{a: pred, b: target})
+    B = backend_of(name, names, pred, target)
     if pred.shape != target.shape:
         broadcast_shapes(name, **{a: tuple(pred.shape), b: tuple(target.shape)})
-    pred, target = floating(B, name, **{a: pred, b: target})
+    pred, target = floating(B, name, names, pred, target)
     return B, pred, target

@@ -56,20 +56,23 @@ def _batch_shape(shape, axis):
     return tuple(shape[:axis]) + tuple(shape[axis + 1:])
 
 
-def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=()):
-    """``(B, logits, labels, axis, probabilistic)`` with the logits floating and ``axis`` normalised.
+def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=(), ignore_index=None):
+    """``(B, logits, labels, axis, probabilistic)`` with the logits floating, ``axis``
+    normalised and the labels checked.
 
-    Integer labels are class indices; floating labels of the logits' shape are probabilities
-    (when ``allow_probabilities``), floating labels of the batch shape are a TypeError.
+    Integer labels are class indices of the logits' shape without ``axis``, in [0, K) or
+    ``ignore_index``; floating labels of the logits' shape are probabilities in [0, 1] (when
+    ``allow_probabilities``), floating labels of the batch shape are a TypeError.
     ``others`` (per-class arrays) must come from the same framework.
     """
-    B = backend_of(name, *others, logits=logits, labels=labels)
-    (logits,) = floating(B, name, logits=logits)
+    B = backend_of(name, ("logits", "labels"), logits, labels, *others)
+    (logits,) = floating(B, name, ("logits",), logits)
     axis = check_axis(name, "axis", axis, logits.ndim)
     dtype = getattr(labels, "dtype", None)
     if dtype is not None and B.is_floating(dtype):
-        if allow_probabilities and tuple(labels.shape) == tuple(logits.shape):
-            logits, labels = floating(B, name, logits=logits, labels=labels)
+        if allow_probabilities and labels.shape == logits.shape:
+            logits, labels = floating(B, name, ("logits", "labels"), logits, labels)
+            check_value_range(B, name, "labels", labels, 0.0, 1.0, "probabilities in [0, 1]")
             return B, logits, labels, axis, True
         if tuple(labels.shape) == _batch_shape(logits.shape, axis):
             what = " (or probabilities of the logits' shape)" if allow_probabilities else ""
@@ -78,8 +81,7 @@ def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=(
             f"{name}: labels has shape {tuple(labels.shape)}; expected integer labels of shape "
             f"{_batch_shape(logits.shape, axis)} or probabilities of shape {tuple(logits.shape)}"
         )
-    if dtype is None or not B.is_integer(dtype):
-        raise TypeError(f"{name}: labels must be an integer array of class indices, got {dtype or type(labels).__name__}")
+    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis], ignore_index)
     return B, logits, labels, axis, False
 
 
@@ -130,18 +132,18 @@ def _binary_pair(name, logits, target, others=()):
     ``target`` may be floating, integer or boolean (cast to the logits' dtype); its values
     are checked on eager host arrays. ``others`` must come from the same framework.
     """
-    B = backend_of(name, *others, logits=logits, target=target)
+    B = backend_of(name, ("logits", "target"), logits, target, *others)
     xp = B.xp
     dtype = getattr(target, "dtype", None)
     if dtype is not None and B.is_floating(dtype):
-        logits, target = floating(B, name, logits=logits, target=target)
+        logits, target = floating(B, name, ("logits", "target"), logits, target)
     else:
-        (logits,) = floating(B, name, logits=logits)
+        (logits,) = floating(B, name, ("logits",), logits)
         if dtype is None:
             raise TypeError(f"{name}: target must be an array, got {type(target).__name__}")
         if not (B.is_integer(dtype) or xp.isdtype(dtype, "bool")):
             raise TypeError(f"{name}: target must be a floating, integer or boolean array, got {dtype}")
-    same_shape(name, logits=logits, target=target)
+    same_shape(name, ("logits", "target"), logits, target)
     check_value_range(B, name, "target", target, 0.0, 1.0, "in [0, 1]")
     if target.dtype != logits.dtype:
         target = xp.astype(target, logits.dtype)
@@ -233,7 +235,7 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
     if ignore_index is not None:
         check_int(name, "ignore_index", ignore_index, lo=-(2**63))
     B, logits, labels, axis, probabilistic = _class_logits(name, logits, labels, axis,
-                                                           others=_arrays(class_weight))
+                                                           others=_arrays(class_weight), ignore_index=ignore_index)
     xp = B.xp
     k = logits.shape[axis]
     if class_weight is not None:
@@ -242,16 +244,14 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
     if probabilistic:
         if ignore_index is not None:
             raise ValueError(f"{name}: ignore_index applies to integer labels only, not to probabilities")
-        check_value_range(B, name, "labels", labels, 0.0, 1.0, "probabilities in [0, 1]")
         log_p = B.log_softmax(logits, axis=axis)
         q = labels if label_smoothing == 0.0 else (1.0 - label_smoothing) * labels + label_smoothing / k
         if class_weight is not None:
             q = q * _along(B, class_weight, logits.ndim, axis)
         return reduce(B, -xp.sum(q * log_p, axis=axis), reduction, weight, name)
 
-    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis], ignore_index)
     if class_weight is None and label_smoothing == 0.0 and ignore_index is None:
-        out = fused(B, "cross_entropy", logits, labels, reduction=reduction, weight=weight, name=name, axis=axis)
+        out = fused(B, "cross_entropy", logits, labels, reduction=reduction, weight=weight, name=name, param=axis)
         if out is not None:
             return out
         return reduce(B, B.softmax_cross_entropy(logits, labels, axis=axis), reduction, weight, name)
@@ -353,7 +353,7 @@ def binary_cross_entropy(logits, target, *, pos_weight=None, from_logits=True, r
             check_range(name, "pos_weight", pos_weight, 0.0)
             pos_weight = B.asarray(pos_weight, logits)
         else:
-            (pos_weight,) = floating(B, name, pos_weight=pos_weight)
+            (pos_weight,) = floating(B, name, ("pos_weight",), pos_weight)
             if pos_weight.dtype != logits.dtype:
                 pos_weight = xp.astype(pos_weight, logits.dtype)
             check_value_range(B, name, "pos_weight", pos_weight, 0.0, math.inf, ">= 0")
@@ -365,7 +365,7 @@ def binary_cross_entropy(logits, target, *, pos_weight=None, from_logits=True, r
             )
     if from_logits:
         out = fused(B, "bce_with_logits", logits, target, reduction=reduction, weight=weight, name=name,
-                    pos_weight=pos_weight)
+                    param=pos_weight)
         if out is not None:
             return out
         values = B.bce_with_logits(logits, target, pos_weight)
@@ -482,7 +482,6 @@ def softmax_focal(logits, labels, *, axis=-1, alpha=None, gamma=2.0, reduction="
     B, logits, labels, axis, _ = _class_logits(name, logits, labels, axis, allow_probabilities=False,
                                                others=_arrays(alpha))
     xp = B.xp
-    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis])
     nll = B.softmax_cross_entropy(logits, labels, axis=axis)
     values = nll
     if gamma != 0:
@@ -495,7 +494,7 @@ def softmax_focal(logits, labels, *, axis=-1, alpha=None, gamma=2.0, reduction="
     elif isinstance(alpha, numbers.Real):
         values = float(alpha) * values
     elif hasattr(alpha, "shape") and alpha.ndim == 0:  # a scalar array (possibly traced)
-        (alpha,) = floating(B, name, alpha=alpha)
+        (alpha,) = floating(B, name, ("alpha",), alpha)
         check_value_range(B, name, "alpha", alpha, 0.0, math.inf, ">= 0")
         values = xp.astype(alpha, values.dtype) * values
     else:
@@ -652,13 +651,11 @@ def poly1_cross_entropy(logits, labels, *, axis=-1, epsilon=2.0, label_smoothing
     xp = B.xp
     k = logits.shape[axis]
     if probabilistic:
-        check_value_range(B, name, "labels", labels, 0.0, 1.0, "probabilities in [0, 1]")
         log_p = B.log_softmax(logits, axis=axis)
         q = labels if label_smoothing == 0.0 else (1.0 - label_smoothing) * labels + label_smoothing / k
         ce = -xp.sum(q * log_p, axis=axis)
         one_minus_pt = xp.sum(q * -xp.expm1(log_p), axis=axis)
     else:
-        check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis])
         if label_smoothing == 0.0:
             ce = B.softmax_cross_entropy(logits, labels, axis=axis)
             one_minus_pt = -xp.expm1(-ce)
@@ -706,12 +703,15 @@ def kl_divergence(p, q, *, axis=-1, log_input=False, reduction="mean", weight=No
     check_reduction(name, reduction)
     if not isinstance(log_input, bool):
         raise TypeError(f"{name}: log_input must be True or False, got {log_input!r}")
-    B = backend_of(name, p=p, q=q)
+    B = backend_of(name, ("p", "q"), p, q)
     xp = B.xp
     shape = tuple(p.shape) if p.shape == q.shape else broadcast_shapes(name, p=tuple(p.shape), q=tuple(q.shape))
-    p, q = floating(B, name, p=p, q=q)
+    p, q = floating(B, name, ("p", "q"), p, q)
     axis = check_axis(name, "axis", axis, len(shape))
     if log_input:
+        out = fused(B, "kl_log", p, q, reduction=reduction, weight=weight, name=name, param=axis)
+        if out is not None:
+            return out
         return reduce(B, B.kl_log_sum(p, q, axis), reduction, weight, name)
     check_value_range(B, name, "p", p, 0.0, math.inf, "non-negative (probabilities)")
     check_value_range(B, name, "q", q, 0.0, math.inf, "non-negative (probabilities)")

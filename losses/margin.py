@@ -45,9 +45,9 @@ def _margins(name, scores, target):
     ``scores`` must be floating (TypeError), ``target`` floating or integer (TypeError) of the
     same shape (ValueError) holding -1 and +1 (ValueError, eager host arrays only).
     """
-    B = backend_of(name, scores=scores, target=target)
+    B = backend_of(name, ("scores", "target"), scores, target)
     xp = B.xp
-    (promoted,) = floating(B, name, scores=scores)
+    (promoted,) = floating(B, name, ("scores",), scores)
     dtype = getattr(target, "dtype", None)
     integral = dtype is not None and B.is_integer(dtype)
     if not (integral or (dtype is not None and B.is_floating(dtype))):
@@ -55,12 +55,12 @@ def _margins(name, scores, target):
             f"{name}: target must be a floating-point or integer array of -1 and +1, "
             f"got {dtype or type(target).__name__}"
         )
-    same_shape(name, scores=scores, target=target)
+    same_shape(name, ("scores", "target"), scores, target)
     check_values(B, name, "target", target, lambda v: (v == 1) | (v == -1), "-1 or +1")
     if integral:
         scores, target = promoted, xp.astype(target, promoted.dtype)
     else:
-        scores, target = floating(B, name, scores=scores, target=target)
+        scores, target = floating(B, name, ("scores", "target"), scores, target)
     return B, target * scores
 
 
@@ -303,9 +303,9 @@ def multiclass_hinge(scores, labels, *, axis=-1, margin=1.0, reduction="mean", w
     """
     name = "multiclass_hinge"
     check_range(name, "margin", margin, 0.0)
-    B = backend_of(name, scores=scores, labels=labels)
+    B = backend_of(name, ("scores", "labels"), scores, labels)
     xp = B.xp
-    (scores,) = floating(B, name, scores=scores)
+    (scores,) = floating(B, name, ("scores",), scores)
     axis = check_axis(name, "axis", axis, scores.ndim)
     k = scores.shape[axis]
     check_labels(B, name, labels, "scores", scores, axis, k)

@@ -219,7 +219,7 @@ def huber(pred, target, *, delta=1.0, reduction="mean", weight=None):
     check_range("huber", "delta", delta, 0.0, lo_open=True)
     delta = float(delta)
     B, pred, target = pair("huber", pred, target)
-    out = fused(B, "huber", pred, target, reduction=reduction, weight=weight, name="huber", delta=delta)
+    out = fused(B, "huber", pred, target, reduction=reduction, weight=weight, name="huber", param=delta)
     if out is not None:
         return out
     r = pred - target
@@ -254,7 +254,7 @@ def smooth_l1(pred, target, *, beta=1.0, reduction="mean", weight=None):
     check_range("smooth_l1", "beta", beta, 0.0)
     beta = float(beta)
     B, pred, target = pair("smooth_l1", pred, target)
-    out = fused(B, "smooth_l1", pred, target, reduction=reduction, weight=weight, name="smooth_l1", beta=beta)
+    out = fused(B, "smooth_l1", pred, target, reduction=reduction, weight=weight, name="smooth_l1", param=beta)
     if out is not None:
         return out
     return reduce(B, _smooth_l1(B, pred - target, beta), reduction, weight, "smooth_l1")

@@ -73,9 +73,9 @@ def _unit_interval(B, name, arg, x):
 
 def _overlap_inputs(name, probs, target, axis):
     """``(B, probs, target, axis)``: one floating dtype, one shape, values in [0, 1]."""
-    B = backend_of(name, probs=probs, target=target)
-    same_shape(name, probs=probs, target=target)
-    probs, target = floating(B, name, probs=probs, target=target)
+    B = backend_of(name, ("probs", "target"), probs, target)
+    same_shape(name, ("probs", "target"), probs, target)
+    probs, target = floating(B, name, ("probs", "target"), probs, target)
     ax = _class_axis(name, axis, probs.ndim)
     _unit_interval(B, name, "probs", probs)
     _unit_interval(B, name, "target", target)
@@ -483,9 +483,9 @@ def lovasz_softmax(probs, labels, *, axis=-1, classes="present", ignore_index=No
         0.333333
     """
     name = "lovasz_softmax"
-    B = backend_of(name, probs=probs, labels=labels)
+    B = backend_of(name, ("probs", "labels"), probs, labels)
     xp = B.xp
-    (probs,) = floating(B, name, probs=probs)
+    (probs,) = floating(B, name, ("probs",), probs)
     ax = _class_axis(name, axis, probs.ndim)
     if ignore_index is not None:
         ignore_index = _index(name, "ignore_index must be an integer or None", ignore_index)
@@ -571,13 +571,13 @@ def lovasz_hinge(logits, target, *, per_sample=True, reduction="mean", weight=No
         0.25
     """
     name = "lovasz_hinge"
-    B = backend_of(name, logits=logits, target=target)
+    B = backend_of(name, ("logits", "target"), logits, target)
     xp = B.xp
-    (logits,) = floating(B, name, logits=logits)
+    (logits,) = floating(B, name, ("logits",), logits)
     tdtype = getattr(target, "dtype", None)
     if tdtype is None or not (B.is_integer(tdtype) or B.is_floating(tdtype) or xp.isdtype(tdtype, "bool")):
         raise TypeError(f"{name}: target must be an array of 0 and 1, got {tdtype or type(target).__name__}")
-    same_shape(name, logits=logits, target=target)
+    same_shape(name, ("logits", "target"), logits, target)
     if logits.ndim < 1:
         raise ValueError(f"{name}: logits must have a batch axis 0, got a 0-d array")
     if B.is_floating(tdtype):

@@ -126,6 +126,63 @@ def test_torch_large_kl_log_sum_fast_path_equals_the_array_api_form(axis):
     assert np.isposinf(out[1, 0].item()) and np.isfinite(out[0, 0].item())
 
 
+@pytest.mark.parametrize("axis", [-1, 0])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_torch_small_reduced_kl_log_is_torch_kl_div_unless_nan(axis, reduction):
+    """A few reduced eager CPU values take torch's kl_div (the peer's ops, no mask): the value
+    and both gradients of the masked array-API form; with p = -inf (kl_div's NaN) the masked
+    form runs instead, finite; a NaN input stays NaN; torch.func.grad and vmap agree."""
+    require("torch")
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(2, 6, 4))
+    lp = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    lq = lp[::-1].copy()
+    generic, _ = _generic_of("torch")
+
+    def run(p_np, q_np, masked):
+        p = torch.tensor(p_np[0], requires_grad=True)
+        q = torch.tensor(q_np[0], requires_grad=True)
+        if masked:
+            out = losses._api.reduce(generic, generic.kl_log_sum(p, q, axis), reduction, None, "kl")
+        else:
+            out = losses.kl_divergence(p, q, axis=axis, log_input=True, reduction=reduction)
+        gp, gq = torch.autograd.grad(out, (p, q))
+        return out, gp.numpy(), gq.numpy()
+
+    out, gp, gq = run(lp, lq, masked=False)
+    assert type(out.grad_fn).__name__ == ("DivBackward0" if reduction == "mean" else "SumBackward0")
+    ref, rp, rq = run(lp, lq, masked=True)
+    np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-13)
+    np.testing.assert_allclose(gp, rp, rtol=1e-13)
+    np.testing.assert_allclose(gq, rq, rtol=1e-13)
+    if axis == -1 and reduction == "mean":
+        p, q = torch.tensor(lp[0]), torch.tensor(lq[0])
+        assert out.item() == F.kl_div(q, p, log_target=True, reduction="batchmean").item()
+
+    lp[0, 1, 2] = -np.inf  # p = 0: kl_div gives NaN, the masked form 0
+    lp[0, 3, 0] = lq[0, 3, 0] = -np.inf  # p = q = 0
+    out, gp, gq = run(lp, lq, masked=False)
+    ref, rp, rq = run(lp, lq, masked=True)
+    assert np.isfinite(out.item()) and np.all(np.isfinite(gp)) and np.all(np.isfinite(gq))
+    np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-13)
+    np.testing.assert_allclose(gp, rp, rtol=1e-13)
+    lq[0, 0, 0] = np.nan
+    assert np.isnan(run(lp, lq, masked=False)[0].item())
+
+    p, q = torch.tensor(lp[1]), torch.tensor(lq[1])
+
+    def f(a):
+        return losses.kl_divergence(a, q, axis=axis, log_input=True, reduction=reduction)
+    pr = p.clone().requires_grad_(True)
+    (want,) = torch.autograd.grad(f(pr), pr)
+    torch.testing.assert_close(torch.func.grad(f)(p), want, rtol=1e-13, atol=0)
+    batched = torch.func.vmap(f)(torch.tensor(lp))
+    torch.testing.assert_close(batched, torch.stack([f(torch.tensor(lp[i])) for i in range(2)]), rtol=1e-13, atol=0)
+
+
 @pytest.mark.parametrize("shape", [(640, 128), (4, 80, 257)])
 def test_torch_large_cpu_softmax_cross_entropy_fast_path_equals_f_cross_entropy(shape):
     """Above the size where CPU logits take torch's chunked autograd.Function: the values,
@@ -253,7 +310,7 @@ def test_torch_fast_paths_step_aside_under_autocast():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         a, b = specific.kl_log_sum(lp, lq, -1), generic.kl_log_sum(lp, lq, -1)
         c = specific.softmax_cross_entropy(logits, labels)
-        d = specific.fused_loss("cross_entropy", logits, labels, reduction="none", axis=-1)
+        d = specific.fused_loss("cross_entropy", logits, labels, "none", 1)
     assert a.dtype == torch.float32  # the Function's batched dot would have given bfloat16
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_array_equal(c.detach().numpy(), d.detach().numpy())
@@ -398,6 +455,30 @@ def test_value_checks_do_not_run_under_jit():
     assert np.isnan(float(f(jnp.asarray([-2.0, 1.0]))))  # no tracer conversion error
 
 
+def test_torch_label_checks_inside_torch_func_transforms():
+    """A few labels hold data inside torch.func.grad and are checked there; a vmap batch has
+    no storage and is skipped (not an error of ours), the loss still right."""
+    require("torch")
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.randn(2, 8, 5, dtype=torch.float64)
+    y = torch.tensor([[0, 4, 1, 2, 3, 0, 1, 2], [4, 4, 3, 0, 1, 2, 2, 1]])
+    g = torch.func.grad(lambda a: losses.cross_entropy(a, y[0]))(x[0])
+    xr = x[0].clone().requires_grad_(True)
+    (want,) = torch.autograd.grad(F.cross_entropy(xr, y[0]), xr)
+    torch.testing.assert_close(g, want, rtol=1e-13, atol=0)
+    bad = y[0].clone()
+    bad[3] = 5
+    with pytest.raises(ValueError, match=r"cross_entropy: labels must be integers in \[0, 5\)"):
+        torch.func.grad(lambda a: losses.cross_entropy(a, bad))(x[0])
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: target must be in \[0, 1\]"):
+        torch.func.grad(lambda a: losses.binary_cross_entropy(a, torch.full((8,), 2.0, dtype=a.dtype)))(x[0, :, 0])
+    batched = torch.func.vmap(lambda a, b: losses.cross_entropy(a, b))(x, y)
+    torch.testing.assert_close(batched, torch.stack([F.cross_entropy(x[i], y[i]) for i in range(2)]),
+                               rtol=1e-13, atol=0)
+
+
 # -- catalogue and command line ------------------------------------------------------------------
 def test_catalogue_entries_are_complete():
     for e in losses.catalog.entries():
@@ -481,17 +562,17 @@ def test_framework_errors_name_the_loss_and_arguments():
 
 
 @pytest.mark.parametrize("n", [1, 5, 32, 33, 200])
-def test_torch_value_range_few_and_many_values(n):
-    """A few values are read as Python numbers, more by aminmax: both give NumPy's min and
-    max, NaN wherever a value is NaN (also after +inf and -inf), for floats, integers, bools
-    and any number of dimensions."""
+def test_torch_outside_few_and_many_values(n):
+    """A few values are read as Python numbers, more by aminmax: both say what NumPy says of
+    [lo, hi] (a value outside, or a NaN: also after +inf and -inf, and not first), for floats,
+    integers, bools and any number of dimensions; empty arrays are never outside."""
     require("torch")
     import torch
 
     B = backends.get(torch.zeros(1))
     rng = np.random.default_rng(n)
     cases = [rng.normal(size=n), rng.integers(-5, 7, size=n), rng.uniform(size=n) < 0.5,
-             rng.normal(size=(n, 1))]
+             rng.normal(size=(n, 1)), rng.uniform(size=(1, n, 1))]
     spiked = rng.normal(size=n)
     spiked[n // 2] = np.nan
     cases.append(spiked)
@@ -506,9 +587,11 @@ def test_torch_value_range_few_and_many_values(n):
         t = torch.tensor(v, dtype=torch.float32) if v.dtype == np.float64 else torch.tensor(v)
         if t.is_floating_point():
             t.requires_grad_(True)
-        low, high = B.value_range(t)
         want = v.astype(np.float32) if v.dtype == np.float64 else v
-        np.testing.assert_equal([float(low), float(high)], [float(np.min(want)), float(np.max(want))])
+        for lo, hi in ((-np.inf, np.inf), (0, 1), (-5, 6), (0.0, 0.75), (-1.5, 1.5)):
+            expected = bool(np.isnan(want).any() or want.min() < lo or want.max() > hi)
+            assert B.outside(t, lo, hi) == expected, (v, lo, hi)
+    assert not B.outside(torch.zeros(0, 3), 1.0, 2.0)
 
 
 @pytest.mark.parametrize("fw", ["numpy", "strict", "torch", "jax"])
