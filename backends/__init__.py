@@ -35,14 +35,25 @@ _MODULE_TO_BACKEND = {
 }
 
 _SKIP = (int, float, complex, bool, type(None), str)
-_by_type: dict[type, str] = {}
+#: ``id`` of an array type -> backend name. Keyed by ``id``, an int: torch.compile then guards
+#: the one entry a call reads, in C++; a dict keyed by the type object itself costs a
+#: Python-level guard over the dict's keys on every compiled call
+_by_type: dict[int, str] = {}
+#: the types in ``_by_type``, kept alive so that no id is ever reused
+_types: list[type] = []
 _instances: dict[str, Backend] = {}
+
+
+def _register(t: type, name: str) -> None:
+    if id(t) not in _by_type:
+        _types.append(t)
+        _by_type[id(t)] = name
 
 
 def name_of(x: Any) -> str | None:
     """The backend name for one array (``None`` for Python scalars and ``None``)."""
     t = type(x)
-    name = _by_type.get(t)
+    name = _by_type.get(id(t))
     if name is None:
         if t in _SKIP:  # exact types: np.float64 subclasses float but is a NumPy array scalar
             return None
@@ -50,7 +61,7 @@ def name_of(x: Any) -> str | None:
         name = _MODULE_TO_BACKEND.get(root)
         if name is None:
             raise TypeError(f"unsupported array type {t.__module__}.{t.__qualname__}")
-        _by_type[t] = name
+        _register(t, name)
     return name
 
 
@@ -65,7 +76,7 @@ def _instance(name: str) -> Backend:
         module, cls = BACKENDS[name].split(":")
         b = _instances[name] = getattr(importlib.import_module(module), cls)()
         for t in b.array_types:
-            _by_type.setdefault(t, name)
+            _register(t, name)
     return b
 
 
@@ -88,7 +99,7 @@ def get(*arrays: Any) -> Backend:
     """The Backend of ``arrays``; TypeError if they come from two frameworks."""
     found = None
     for a in arrays:
-        n = _by_type.get(type(a)) or name_of(a)  # the cached type first: every loss call comes here
+        n = _by_type.get(id(type(a))) or name_of(a)  # the cached type first: every loss call comes here
         if n is None:
             continue
         if found is None:

@@ -220,12 +220,12 @@ class TorchBackend(Backend):
             if labels.dtype != self._torch.int64:
                 labels = labels.long()
             return F.cross_entropy(logits, labels, reduction=reduction)
+        if kind == "bce_with_logits":  # logits and target of one shape (binary_cross_entropy checks it)
+            return F.binary_cross_entropy_with_logits(a, b, reduction=reduction, pos_weight=param)
         if a.shape != b.shape:
             return None  # F.*_loss would broadcast with a warning: the formula path does it quietly
         if kind == "kl_log":
             return self._kl_log_total(a, b, reduction, param)
-        if kind == "bce_with_logits":
-            return F.binary_cross_entropy_with_logits(a, b, reduction=reduction, pos_weight=param)
         if kind == "mse":
             return F.mse_loss(a, b, reduction=reduction)
         if kind == "mae":

@@ -16,11 +16,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import backends
+from backends import get as _backend
 
 from . import catalog
 
 Array = Any
-REDUCTIONS = ("mean", "sum", "none")
+REDUCTIONS = ("mean", "sum", "none")  # (check_reduction spells it out)
 
 _value_checks = "auto"
 
@@ -66,7 +67,7 @@ def loss(
 
 # -- argument checks -----------------------------------------------------------------------
 def check_reduction(name: str, reduction: str) -> None:
-    if reduction not in REDUCTIONS:
+    if reduction not in ("mean", "sum", "none"):  # a literal: torch.compile guards no global
         raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
@@ -162,7 +163,7 @@ def backend_of(name: str, names: tuple[str, ...], *arrays: Any) -> Any:
     small eager training step pays for every object made on its path.
     """
     try:
-        return backends.get(*arrays)
+        return _backend(*arrays)  # imported by name: torch.compile guards one path to it
     except TypeError as exc:
         named = tuple(zip(names, arrays, strict=False))  # arrays after the named ones: unnamed
         for arg, x in named:
@@ -263,7 +264,12 @@ def check_labels(B: Any, name: str, labels: Any, arg: str, like: Array, axis: in
     if dtype is None or not B.is_integer(dtype):
         raise TypeError(f"{name}: labels must be an integer array of class indices, got {dtype or type(labels).__name__}")
     shape = like.shape
-    expected = shape if axis is None else shape[:axis] + shape[axis + 1:]
+    if axis is None:
+        expected = shape
+    elif axis == len(shape) - 1:  # the common case, one slice
+        expected = shape[:axis]
+    else:
+        expected = shape[:axis] + shape[axis + 1:]
     if labels.shape != expected:
         what = f"{arg}' shape" if axis is None else f"{arg}' shape without axis {axis}"
         raise ValueError(f"{name}: labels has shape {tuple(labels.shape)}, expected {what} {tuple(expected)}")
