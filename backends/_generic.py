@@ -212,7 +212,7 @@ class Backend:
         scale = 1.0 + (pos_weight - 1.0) * target
         return ((1.0 - target) * logits + scale * (0.5 * (a - logits))) + scale * c
 
-    def fused_loss(self, kind: str, a: Array, b: Array, reduction: str, param: Any = None) -> Array | None:
+    def fused_loss(self, kind: str, a: Array, b: Array, reduction: str, param: Any) -> Array | None:
         """A whole loss with its reduction as one native kernel, or None where there is none.
 
         ``kind`` names the formula and ``param`` its one parameter: ``"mse"``, ``"mae"``

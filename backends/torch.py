@@ -201,7 +201,7 @@ class TorchBackend(Backend):
     def bce_with_logits(self, logits, target, pos_weight=None):
         return self._F.binary_cross_entropy_with_logits(logits, target, reduction="none", pos_weight=pos_weight)
 
-    def fused_loss(self, kind, a, b, reduction, param=None):
+    def fused_loss(self, kind, a, b, reduction, param):
         F = self._F
         if kind == "cross_entropy":
             logits, labels, axis = a, b, param

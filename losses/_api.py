@@ -283,7 +283,7 @@ def check_labels(B: Any, name: str, labels: Any, arg: str, like: Array, axis: in
 
 
 def fused(B: Any, kind: str, a: Array, b: Array, reduction: str, weight: Array | None, name: str,
-          param: Any = None) -> Array | None:
+          param: Any) -> Array | None:
     """The backend's fused kernel for the whole loss and its reduction, or None.
 
     Used before a loss computes its array-API formula: without per-item weights, a framework
@@ -332,14 +332,18 @@ def reduce(B: Any, values: Array, reduction: str, weight: Array | None, name: st
     return total / xp.sum(xp.broadcast_to(weight, tuple(values.shape)))
 
 
-def pair(name: str, pred: Array, target: Array, names: tuple[str, str] = ("pred", "target")):
-    """``(B, pred, target)``: the backend, both arrays in one floating dtype, shapes checked."""
-    a, b = names
-    for arg, x in ((a, pred), (b, target)):
+def pair(name: str, pred: Array, target: Array):
+    """``(B, pred, target)``: the backend, both arrays in one floating dtype, shapes checked.
+
+    (No defaults here or in ``fused``: torch.compile guards a called function's defaults on
+    every call.)
+    """
+    names = ("pred", "target")
+    for arg, x in ((names[0], pred), (names[1], target)):
         if not hasattr(x, "shape"):
             raise TypeError(f"{name}: {arg} must be an array, got {type(x).__name__}")
     B = backend_of(name, names, pred, target)
     if pred.shape != target.shape:
-        broadcast_shapes(name, **{a: tuple(pred.shape), b: tuple(target.shape)})
+        broadcast_shapes(name, pred=tuple(pred.shape), target=tuple(target.shape))
     pred, target = floating(B, name, names, pred, target)
     return B, pred, target

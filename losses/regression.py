@@ -69,7 +69,7 @@ def mae(pred, target, *, reduction="mean", weight=None):
         1.5
     """
     B, pred, target = pair("mae", pred, target)
-    out = fused(B, "mae", pred, target, reduction=reduction, weight=weight, name="mae")
+    out = fused(B, "mae", pred, target, reduction=reduction, weight=weight, name="mae", param=None)
     if out is not None:
         return out
     return reduce(B, B.abs(pred - target), reduction, weight, "mae")
@@ -96,7 +96,7 @@ def mse(pred, target, *, reduction="mean", weight=None):
         2.5
     """
     B, pred, target = pair("mse", pred, target)
-    out = fused(B, "mse", pred, target, reduction=reduction, weight=weight, name="mse")
+    out = fused(B, "mse", pred, target, reduction=reduction, weight=weight, name="mse", param=None)
     if out is not None:
         return out
     r = pred - target

@@ -32,7 +32,7 @@ def minimal(pred, target, *, reduction="mean"):
         raise ValueError("minimal: shapes differ")
     if reduction not in _REDUCTIONS:
         raise ValueError("minimal: reduction")
-    return B.fused_loss("mse", pred, target, reduction)
+    return B.fused_loss("mse", pred, target, reduction, None)
 
 
 def measure(rounds: int = 300, elements: int = 1 << 22) -> dict[str, dict[str, float]]:
