@@ -125,9 +125,12 @@ class TorchBackend(Backend):
                 return False
             if not values:
                 return False
-            low = min(values)
-            if not (low >= lo and max(values) <= hi):
-                return True  # also where Python's min or max returned a NaN met first
+            # one sort of the fresh list (float comparisons specialised) costs about what
+            # min() alone does; without a NaN its ends are the minimum and the maximum
+            values.sort()
+            low = values[0]
+            if not (low >= lo and values[-1] <= hi):
+                return True
             if type(low) is not float:
                 return False  # integers and booleans: no NaN
             total = sum(values)  # NaN if a value is NaN (or +inf meets -inf: then look closer)
