@@ -6,7 +6,9 @@
 Modes: torch eager vs eager, torch.compile vs torch.compile (inductor), jax.jit vs jax.jit.
 Each is timed forward only and forward+backward (``loss.backward()`` /
 ``jax.value_and_grad``). Reports median milliseconds, ours/peer, the overhead per call in
-microseconds, and for bandwidth-bound losses the fraction of the measured copy bandwidth.
+microseconds (small eager rows on host arrays: also the peer's against itself, run on inputs
+of its own, the noise floor of that overhead), and for bandwidth-bound losses the fraction of
+the measured copy bandwidth.
 Writes ``results-<device>.md`` and ``.json`` (date, device, versions) under ``--out``.
 """
 
@@ -274,6 +276,9 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
                                "pass": "fwd+bwd" if backward else "fwd", "peer": label}
                         # eager on host arrays, ours also without value checks: as it runs on a GPU
                         unchecked = mode == "eager" and _host(fw)
+                        # small eager rows (a target in us): the peer against itself too, on inputs
+                        # of its own, as the noise floor of their overhead
+                        control = unchecked and size == "small"
                         try:
                             row["device"] = _row_device(fw)
                             ours, peer = _same_wrappers(case.ours(), make_peer())
@@ -281,6 +286,8 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
                                        runner(case, arrays, peer, mode, backward)]
                             if unchecked:
                                 runners.append(_unchecked(runner(case, arrays, ours, mode, backward)))
+                            if control:
+                                runners.append(runner(case, arrays, peer, mode, backward))
                             times = _round_times(runners, repeat)
                         except Exception as exc:  # a peer not installed, or a failure: reported
                             row["error"] = f"{type(exc).__name__}: {exc}"[:120]
@@ -295,6 +302,8 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
                             bare = statistics.median(times[2]) * 1e3
                             lo, hi, dlo, dhi = _interval(times[2], times[1])
                             row.update(unchecked_ms=bare, unchecked_ratio=bare / theirs, unchecked_ratio_ci=[lo, hi])
+                        if control:
+                            row["peer_vs_itself_us"] = (statistics.median(times[3]) * 1e3 - theirs) * 1e3
                         if case.bandwidth_bound and size == "large" and not backward:
                             if fw not in bandwidth:
                                 bandwidth[fw] = copy_bw()
@@ -343,7 +352,10 @@ def _format_row(r: dict[str, Any]) -> str:
     bare = f"{r['unchecked_ms']:.4f} ({r['unchecked_ratio']:.2f}x)" if "unchecked_ms" in r else ""
     t = target(r)
     verdict = "" if t is None else f"{t[0]}: {t[1]}"
-    return head + (f" {r['ours_ms']:.4f} | {r['peer_ms']:.4f} | {ratio} | {r['overhead_us']:+.1f} | {bare} | {bw} "
+    overhead = f"{r['overhead_us']:+.1f}"
+    if "peer_vs_itself_us" in r:
+        overhead += f" (peer vs itself {r['peer_vs_itself_us']:+.1f})"
+    return head + (f" {r['ours_ms']:.4f} | {r['peer_ms']:.4f} | {ratio} | {overhead} | {bare} | {bw} "
                    f"| {verdict} |")
 
 
@@ -396,6 +408,8 @@ def stability(runs: list[dict[str, Any]]) -> str:
             t = target(r)
             if t is not None:
                 shown = f"{t[1]} {r['ratio']:.2f}x {r['overhead_us']:+.0f} us"
+                if "peer_vs_itself_us" in r:
+                    shown += f" (peer vs itself {r['peer_vs_itself_us']:+.0f})"
                 verdicts.setdefault(tuple(r[k] for k in key), []).append((t[1], shown))
     complete = {k: v for k, v in verdicts.items() if len(v) == len(runs)}
 
@@ -457,9 +471,10 @@ def main(argv=None) -> int:
     scale = args.scale or ("gpu" if _gpu_present() else "cpu")
     large = {"scale": scale, **use_scale(scale)}
     print(f"device: {device}\n{_sizes_line(large)}\n{HEADER}", flush=True)
+    code = _code()  # before the run: the tree measured, not one edited while it ran
     rows, bandwidth = run(args.size or ["small", "large"], args.mode, args.loss, args.repeat)
     meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": device,
-            "large": large, "versions": _versions(), "code": _code(),
+            "large": large, "versions": _versions(), "code": code,
             "copy_bandwidth_GBps": {k: v / 1e9 for k, v in bandwidth.items()}}
     return _write(Path(args.out), meta, rows)
 

@@ -9,7 +9,7 @@ from .conftest import require
 
 def test_harness_times_forward_and_backward_against_the_peer():
     require("torch")
-    from benchmarks.__main__ import run
+    from benchmarks.__main__ import _format_row, run
 
     rows, _ = run(["small"], ["eager"], ["mse"], repeat=2)
     assert {r["pass"] for r in rows} == {"fwd", "fwd+bwd"}
@@ -17,6 +17,9 @@ def test_harness_times_forward_and_backward_against_the_peer():
         assert r["peer"] == "F.mse_loss"
         assert r["ours_ms"] > 0 and r["peer_ms"] > 0
         assert r["ratio"] == pytest.approx(r["ours_ms"] / r["peer_ms"])
+        # small eager rows on the CPU also time the peer against itself (the noise floor)
+        assert isinstance(r["peer_vs_itself_us"], float)
+        assert f"(peer vs itself {r['peer_vs_itself_us']:+.1f})" in _format_row(r)
 
 
 def test_a_run_records_the_commit_it_measured():
@@ -168,6 +171,24 @@ def test_probe_small_step_splits_the_overhead():
         for row in passes.values():
             assert set(row) == {"bare", "checked", "ours", "ours unchecked", "peer us"}
             assert row["peer us"] > 0
+
+
+def test_probe_objects_times_each_variant_around_the_same_loss():
+    require("torch")
+    import torch
+    import torch.nn.functional as F
+
+    from benchmarks.probes.objects import _variants, measure
+
+    x, y = torch.randn(8, 10), torch.randint(0, 10, (8,))
+    want = F.cross_entropy(x, y)
+    for name, fn in _variants().items():  # every variant computes the peer's loss
+        assert torch.equal(fn(x, y), want), name
+    out = measure(rounds=1, inner=2)
+    assert set(out) == {"fwd", "fwd+bwd"}
+    for row in out.values():
+        assert set(row) == {"calls", "fstring", "kwargs", "shape", "peer us"}
+        assert row["peer us"] > 0
 
 
 def test_probe_guards_checks_each_frame_on_its_inputs():
