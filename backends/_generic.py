@@ -217,12 +217,13 @@ class Backend:
 
         ``kind`` names the formula and ``param`` its one parameter: ``"mse"``, ``"mae"``
         (pred ``a``, target ``b`` of one dtype), ``"huber"`` (``param`` delta),
-        ``"smooth_l1"`` (``param`` beta), ``"bce_with_logits"`` (logits, target, ``param``
-        pos_weight or None), ``"cross_entropy"`` (logits, valid integer labels, ``param``
-        the class axis, normalised) or ``"kl_log"`` (log-probabilities p, q of one shape,
-        Σ e^p·(p - q) over ``param``, the axis, with terms of p = -inf 0: ``kl_log_sum``). No per-item weight applies. Losses fall back to their
-        array-API formula on None, so a framework without such kernels needs nothing. Every
-        argument is positional: a loss's small eager calls pay for each dict a call builds.
+        ``"smooth_l1"`` (``param`` beta), ``"bce_with_logits"`` (logits, target of one shape,
+        ``param`` pos_weight or None), ``"cross_entropy"`` (logits, valid integer labels,
+        ``param`` the class axis, normalised) or ``"kl_log"`` (log-probabilities p, q of one
+        shape, Σ e^p·(p - q) over ``param``, the axis, terms of p = -inf being 0, as
+        ``kl_log_sum``). No per-item weight applies. Losses fall back to their array-API
+        formula on None, so a framework without such kernels needs nothing. Every argument
+        is positional: a loss's small eager calls pay for each dict a call builds.
         """
         return None
 

@@ -247,8 +247,9 @@ class TorchBackend(Backend):
         total (read on the host, free there) is recomputed by the masked form (None), which
         also keeps a NaN of the inputs. Elsewhere (large, traced or in a torch.func
         transform, on a device, unreduced): None, the masked form (``kl_log_sum``)."""
-        if reduction == "none" or not log_p.is_cpu or log_p.numel() >= _LARGE or self.is_traced(log_p):
-            return None
+        if (reduction == "none" or not log_p.is_cpu or not 0 < log_p.numel() < _LARGE
+                or self.is_traced(log_p)):
+            return None  # (empty: the masked form, whose mean over no items is NaN)
         total = self._F.kl_div(log_q, log_p, reduction="sum", log_target=True)
         if reduction == "mean":
             total = total / (log_p.numel() // log_p.shape[axis])

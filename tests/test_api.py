@@ -172,6 +172,12 @@ def test_torch_small_reduced_kl_log_is_torch_kl_div_unless_nan(axis, reduction):
     lq[0, 0, 0] = np.nan
     assert np.isnan(run(lp, lq, masked=False)[0].item())
 
+    for shape in ((4, 0), (0, 4)):  # empty, either way round: what the masked form gives
+        e = torch.zeros(shape, dtype=torch.float64)
+        got = losses.kl_divergence(e, e, axis=axis, log_input=True, reduction=reduction)
+        want = losses._api.reduce(generic, generic.kl_log_sum(e, e, axis), reduction, None, "kl")
+        torch.testing.assert_close(got, want, equal_nan=True)
+
     p, q = torch.tensor(lp[1]), torch.tensor(lq[1])
 
     def f(a):
