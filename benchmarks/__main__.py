@@ -29,36 +29,54 @@ from .cases import Case, cases, use_scale
 
 
 def _median_ms(fn, sync, repeat: int) -> float:
-    return statistics.median(_round_times([(fn, sync)], repeat)[0]) * 1e3
+    return statistics.median(_round_times([(fn, sync)], repeat)[0][0]) * 1e3
 
 
-def _round_times(runners, repeat: int) -> list[list[float]]:
-    """Seconds per call of each ``(fn, sync)`` runner, one entry per round; the runners take
-    turns within every round, in an order shuffled round by round.
+def _calls_per_round(runners, budget: float = 2.5e-3) -> int:
+    """How many calls each runner makes per round: one number for the whole row.
+
+    Tiny calls are timed in batches so the clock and the loop around it do not count, and
+    every runner of a row gets the same batch. A runner timed one call at a time after the
+    others' batches runs with cold caches and looks 30-50 us slower on a small training step
+    than the same runner in a batch; until 2026-11-24 each runner chose its own batch from one
+    timed call, so a single slow call put ours (or the peer) on the cold side of the row. The
+    estimate is the median of five calls of each runner, the batch about ``budget`` seconds of
+    the row's median runner, between 1 and 50 calls.
+    """
+    per_call = []
+    for fn, sync in runners:
+        for _ in range(3):
+            sync(fn())
+        calls = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            sync(fn())
+            calls.append(time.perf_counter() - t0)
+        per_call.append(statistics.median(calls))
+    return max(1, min(50, int(budget / max(statistics.median(per_call), 1e-9))))
+
+
+def _round_times(runners, repeat: int) -> tuple[list[list[float]], int]:
+    """Seconds per call of each ``(fn, sync)`` runner, one entry per round, and the calls each
+    runner makes per round (the row's, ``_calls_per_round``); the runners take turns within
+    every round, in an order shuffled round by round.
 
     Alternating ours and the peer round by round spreads drifts of the machine (frequency,
     other load, allocator state) over both instead of charging them to whichever ran first;
     the shuffle removes what running first or second within a round would add.
     """
     order = np.random.default_rng(1)
-    inner = []
-    for fn, sync in runners:
-        for _ in range(3):
-            sync(fn())
-        t0 = time.perf_counter()
-        sync(fn())
-        # tiny calls: time batches of calls so the clock's resolution does not matter
-        inner.append(50 if time.perf_counter() - t0 < 1e-4 else 1)
+    inner = _calls_per_round(runners)
     times: list[list[float]] = [[] for _ in runners]
     for _ in range(repeat):
         for k in order.permutation(len(runners)):
             fn, sync = runners[k]
             t0 = time.perf_counter()
-            for _ in range(inner[k]):
+            for _ in range(inner):
                 out = fn()
             sync(out)
-            times[k].append((time.perf_counter() - t0) / inner[k])
-    return times
+            times[k].append((time.perf_counter() - t0) / inner)
+    return times, inner
 
 
 def _interval(ours: list[float], peer: list[float], draws: int = 2000) -> tuple[float, float, float, float]:
@@ -288,7 +306,7 @@ def run(sizes, modes, names, repeat: int) -> tuple[list[dict[str, Any]], dict[st
                                 runners.append(_unchecked(runner(case, arrays, ours, mode, backward)))
                             if control:
                                 runners.append(runner(case, arrays, peer, mode, backward))
-                            times = _round_times(runners, repeat)
+                            times, row["calls_per_round"] = _round_times(runners, repeat)
                         except Exception as exc:  # a peer not installed, or a failure: reported
                             row["error"] = f"{type(exc).__name__}: {exc}"[:120]
                             rows.append(row)

@@ -17,6 +17,7 @@ def test_harness_times_forward_and_backward_against_the_peer():
         assert r["peer"] == "F.mse_loss"
         assert r["ours_ms"] > 0 and r["peer_ms"] > 0
         assert r["ratio"] == pytest.approx(r["ours_ms"] / r["peer_ms"])
+        assert 10 <= r["calls_per_round"] <= 50  # tiny calls (5-50 us here): batches
         # small eager rows on the CPU also time the peer against itself (the noise floor)
         assert isinstance(r["peer_vs_itself_us"], float)
         assert f"(peer vs itself {r['peer_vs_itself_us']:+.1f})" in _format_row(r)
@@ -47,6 +48,30 @@ def test_interval_of_a_constant_ratio_is_that_ratio():
     assert lo == pytest.approx(2.0) and hi == pytest.approx(2.0)
     # the overhead in us: the median difference of resampled medians, between 0.9 and 1.2 s
     assert 0.9e6 <= dlo <= dhi <= 1.2e6
+
+
+def test_every_runner_of_a_row_makes_the_same_calls_per_round():
+    # A runner timed one call at a time between the others' batches runs cold (30-50 us more
+    # per small training step), so a row's runners share one batch, fast or slow.
+    import time
+
+    from benchmarks.__main__ import _round_times
+
+    calls = [0, 0]
+
+    def fast():
+        calls[0] += 1
+
+    def slow():
+        calls[1] += 1
+        time.sleep(2e-4)
+
+    runners = [(fast, lambda _: None), (slow, lambda _: None)]
+    times, inner = _round_times(runners, repeat=4)
+    assert 1 < inner < 50  # a batch for the row's median runner, about 2.5 ms
+    assert calls[0] == calls[1] == 8 + 4 * inner  # warm-up and estimate, then 4 rounds
+    assert [len(t) for t in times] == [4, 4]
+    assert min(times[1]) >= 2e-4 > max(times[0])
 
 
 def _row(**kw):
