@@ -120,35 +120,33 @@ class TorchBackend(Backend):
         against 10 per checked array of 512 values).
 
         A few values (at most 32) are read as Python numbers, 1-2 us sooner than ``aminmax``
-        and two ``.item()``; such a tensor holds data inside ``torch.func.grad`` too and is
-        read there, while a ``torch.func.vmap`` batch has no storage and is skipped. More
-        values are read by ``aminmax``, outside torch.func transforms."""
+        and two ``.item()``; more by ``aminmax``. Inside ``torch.func.grad`` a tensor holds
+        data and is read like any other; a ``torch.func.vmap`` batch cannot be read (a
+        RuntimeError, which costs nothing until it is raised) and is skipped."""
         torch = self._torch
         if not (anywhere or x.is_cpu) or torch.compiler.is_compiling():
             return False
-        if x.numel() <= 32:
-            try:
-                values = (x if x.ndim == 1 else x.detach().reshape(-1)).tolist()
-            except RuntimeError:  # a vmap batch: no storage to read
-                return False
-            if not values:
-                return False
-            # one sort of the fresh list (float comparisons specialised) costs about what
-            # min() alone does; without a NaN its ends are the minimum and the maximum
-            values.sort()
-            low = values[0]
-            if not (low >= lo and values[-1] <= hi):
-                return True
-            if type(low) is not float:
-                return False  # integers and booleans: no NaN
-            total = sum(values)  # NaN if a value is NaN (or +inf meets -inf: then look closer)
-            return total != total and not all(v == v for v in values)
-        if self._functorch(x):
+        try:
+            if x.numel() > 32:
+                if x.dtype == torch.bool:
+                    x = x.to(torch.uint8)
+                low, high = torch.aminmax(x.detach())
+                return not (low.item() >= lo and high.item() <= hi)  # a NaN fails both
+            values = (x if x.ndim == 1 else x.detach().reshape(-1)).tolist()
+        except RuntimeError:  # a vmap batch: no values to read
             return False
-        if x.dtype == torch.bool:
-            x = x.to(torch.uint8)
-        low, high = torch.aminmax(x.detach())  # NaN if a value is NaN: then neither test holds
-        return not (low.item() >= lo and high.item() <= hi)
+        if not values:
+            return False
+        # one sort of the fresh list (float comparisons specialised) costs about what min()
+        # alone does; without a NaN its ends are the minimum and the maximum
+        values.sort()
+        low = values[0]
+        if not (low >= lo and values[-1] <= hi):
+            return True
+        if type(low) is not float:
+            return False  # integers and booleans: no NaN
+        total = sum(values)  # NaN if a value is NaN (or +inf meets -inf: then look closer)
+        return total != total and not all(v == v for v in values)
 
     def asarray(self, value, like, dtype=None):
         dtype = like.dtype if dtype is None else dtype

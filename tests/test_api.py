@@ -461,15 +461,19 @@ def test_value_checks_do_not_run_under_jit():
     assert np.isnan(float(f(jnp.asarray([-2.0, 1.0]))))  # no tracer conversion error
 
 
-def test_torch_label_checks_inside_torch_func_transforms():
-    """A few labels hold data inside torch.func.grad and are checked there; a vmap batch has
-    no storage and is skipped (not an error of ours), the loss still right."""
+@pytest.mark.parametrize("items", [8, 40])
+def test_torch_label_checks_inside_torch_func_transforms(items):
+    """Labels and targets hold data inside torch.func.grad and are checked there, a few (read
+    as a list) or more (aminmax); a vmap batch cannot be read and is skipped (not an error of
+    ours, no warning), the loss still right."""
     require("torch")
+    import warnings
+
     import torch
     import torch.nn.functional as F
 
-    x = torch.randn(2, 8, 5, dtype=torch.float64)
-    y = torch.tensor([[0, 4, 1, 2, 3, 0, 1, 2], [4, 4, 3, 0, 1, 2, 2, 1]])
+    x = torch.randn(2, items, 5, dtype=torch.float64)
+    y = torch.randint(0, 5, (2, items), generator=torch.Generator().manual_seed(items))
     g = torch.func.grad(lambda a: losses.cross_entropy(a, y[0]))(x[0])
     xr = x[0].clone().requires_grad_(True)
     (want,) = torch.autograd.grad(F.cross_entropy(xr, y[0]), xr)
@@ -479,8 +483,14 @@ def test_torch_label_checks_inside_torch_func_transforms():
     with pytest.raises(ValueError, match=r"cross_entropy: labels must be integers in \[0, 5\)"):
         torch.func.grad(lambda a: losses.cross_entropy(a, bad))(x[0])
     with pytest.raises(ValueError, match=r"binary_cross_entropy: target must be in \[0, 1\]"):
-        torch.func.grad(lambda a: losses.binary_cross_entropy(a, torch.full((8,), 2.0, dtype=a.dtype)))(x[0, :, 0])
-    batched = torch.func.vmap(lambda a, b: losses.cross_entropy(a, b))(x, y)
+        torch.func.grad(lambda a: losses.binary_cross_entropy(a, torch.full((items,), 2.0, dtype=a.dtype)))(x[0, :, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batched = torch.func.vmap(lambda a, b: losses.cross_entropy(a, b))(x, y)
+        targets = torch.rand(2, items, dtype=torch.float64)
+        bce = torch.func.vmap(losses.binary_cross_entropy)(x[..., 0], targets)
+    torch.testing.assert_close(bce, F.binary_cross_entropy_with_logits(x[..., 0], targets, reduction="none").mean(-1),
+                               rtol=1e-13, atol=0)
     torch.testing.assert_close(batched, torch.stack([F.cross_entropy(x[i], y[i]) for i in range(2)]),
                                rtol=1e-13, atol=0)
 
