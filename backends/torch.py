@@ -107,12 +107,6 @@ class TorchBackend(Backend):
     def to_host(self, x):
         return x.detach().numpy()
 
-    def value_range(self, x):
-        if x.dtype == self._torch.bool:
-            x = x.to(self._torch.uint8)
-        low, high = self._torch.aminmax(x.detach())
-        return low.item(), high.item()
-
     def outside(self, x, lo, hi, anywhere=False):
         """One flat path: a small eager training step pays for every call and test here, so it
         does not go through ``can_read`` and ``value_range`` (in such a step, with the caches
@@ -121,8 +115,10 @@ class TorchBackend(Backend):
 
         A few values (at most 32) are read as Python numbers, 1-2 us sooner than ``aminmax``
         and two ``.item()``; more by ``aminmax``. Inside ``torch.func.grad`` a tensor holds
-        data and is read like any other; a ``torch.func.vmap`` batch cannot be read (a
-        RuntimeError, which costs nothing until it is raised) and is skipped."""
+        data and is read like any other; where a torch.func transform cannot give values (a
+        ``vmap`` batch, a list read under ``functionalize``) the read raises a RuntimeError,
+        and only then is the transform looked for: such a tensor is skipped, any other
+        error is raised."""
         torch = self._torch
         if not (anywhere or x.is_cpu) or torch.compiler.is_compiling():
             return False
@@ -130,11 +126,13 @@ class TorchBackend(Backend):
             if x.numel() > 32:
                 if x.dtype == torch.bool:
                     x = x.to(torch.uint8)
-                low, high = torch.aminmax(x.detach())
+                low, high = torch.aminmax(x.detach() if x.requires_grad else x)
                 return not (low.item() >= lo and high.item() <= hi)  # a NaN fails both
             values = (x if x.ndim == 1 else x.detach().reshape(-1)).tolist()
-        except RuntimeError:  # a vmap batch: no values to read
-            return False
+        except RuntimeError:
+            if self._functorch(x):
+                return False  # a vmap batch: no values to read
+            raise
         if not values:
             return False
         # one sort of the fresh list (float comparisons specialised) costs about what min()

@@ -608,6 +608,10 @@ def test_torch_outside_few_and_many_values(n):
             expected = bool(np.isnan(want).any() or want.min() < lo or want.max() > hi)
             assert B.outside(t, lo, hi) == expected, (v, lo, hi)
     assert not B.outside(torch.zeros(0, 3), 1.0, 2.0)
+    # a read that fails outside a torch.func transform is an error, not a skipped check
+    for size in (8, 40):
+        with pytest.raises(RuntimeError, match="meta"):
+            B.outside(torch.empty(size, device="meta"), 0.0, 1.0, True)
 
 
 @pytest.mark.parametrize("fw", ["numpy", "strict", "torch", "jax"])
