@@ -216,6 +216,18 @@ def test_probe_objects_times_each_variant_around_the_same_loss():
         assert row["peer us"] > 0
 
 
+def test_probe_value_checks_times_each_variant_of_one_step():
+    require("torch")
+    from benchmarks.probes.value_checks import _setup, measure
+
+    step, names = _setup()
+    losses_of = {name: step(name).item() for name in names}  # every variant takes the same step
+    assert len(set(losses_of.values())) == 1
+    out = measure(rounds=1, inner=2)
+    assert set(out) == {"aminmax", "outside", "layered", "checked", "bare us"}
+    assert out["bare us"] > 0
+
+
 def test_probe_guards_checks_each_frame_on_its_inputs():
     require("torch")
     from benchmarks.probes.guards import measure

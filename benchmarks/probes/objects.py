@@ -14,9 +14,8 @@ machine out of it.
 from __future__ import annotations
 
 import argparse
-import random
-import statistics
-import time
+
+from . import over, shuffled_rounds
 
 
 def _variants():
@@ -58,32 +57,20 @@ def measure(rounds: int = 200, inner: int = 20) -> dict[str, dict[str, float]]:
     x = torch.randn(8, 10, generator=g, requires_grad=True)
     y = torch.randint(0, 10, (8,), generator=g)
     out: dict[str, dict[str, float]] = {}
-    order = random.Random(0)
     for backward in (False, True):
-        def step(fn, backward=backward):
-            loss = fn(x, y)
+        variants = _variants()
+
+        def step(name, backward=backward, variants=variants):
+            loss = variants[name](x, y)
             if backward:
                 x.grad = None
                 loss.backward()
 
-        variants = _variants()
-        for fn in variants.values():
+        for name in variants:
             for _ in range(100):
-                step(fn)
-        times: dict[str, list[float]] = {k: [] for k in variants}
-        keys = list(variants)
-        for _ in range(rounds):
-            order.shuffle(keys)
-            for k in keys:
-                fn = variants[k]
-                t0 = time.perf_counter()
-                for _ in range(inner):
-                    step(fn)
-                times[k].append((time.perf_counter() - t0) / inner * 1e6)
-        peer = times["peer"]
-        row = {k: statistics.median(a - b for a, b in zip(v, peer, strict=True)) for k, v in times.items() if k != "peer"}
-        row["peer us"] = statistics.median(peer)
-        out["fwd+bwd" if backward else "fwd"] = row
+                step(name)
+        times = shuffled_rounds(step, variants, rounds, inner, seed=int(backward))
+        out["fwd+bwd" if backward else "fwd"] = over(times, "peer")
     return out
 
 

@@ -13,8 +13,9 @@ a loop of forwards and for forward+backward steps.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
+
+from . import over
 
 
 def _setups():
@@ -98,10 +99,7 @@ def measure(rounds: int = 7, steps: int = 2000) -> dict[str, dict[str, dict[str,
             for _ in range(rounds):
                 for k, (fn, checks) in variants.items():
                     times[k].append(_per_step_us(fn, args, leaf, backward, steps, checks))
-            row = {k: statistics.median(a - b for a, b in zip(v, times["peer"], strict=True))
-                   for k, v in times.items() if k != "peer"}
-            row["peer us"] = statistics.median(times["peer"])
-            out[name]["fwd+bwd" if backward else "fwd"] = row
+            out[name]["fwd+bwd" if backward else "fwd"] = over(times, "peer")
     return out
 
 
