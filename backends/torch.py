@@ -110,8 +110,9 @@ class TorchBackend(Backend):
     def outside(self, x, lo, hi, anywhere=False):
         """One flat path: a small eager training step pays for every call and test here, so it
         does not go through ``can_read`` and ``value_range`` (in such a step, with the caches
-        cold from the backward, their layers cost more than ``aminmax`` itself: about 14 us
-        against 10 per checked array of 512 values).
+        cold from the backward, a checked array of 512 values cost 11-13 us through those
+        layers and costs about 10 here, 8.5-9 of it ``aminmax`` and the two reads:
+        ``benchmarks/probes/value_checks.py``).
 
         A few values (at most 32) are read as Python numbers, 1-2 us sooner than ``aminmax``
         and two ``.item()``; more by ``aminmax``. Inside ``torch.func.grad`` a tensor holds
