@@ -111,18 +111,16 @@ def get(*arrays: Any) -> Backend:
 
 
 
-class _AfterImport:
-    """A meta-path finder that runs ``then()`` right after module ``name`` is imported.
+class _BuildTorchAdapterAfterImport:
+    """A meta-path finder that builds the torch adapter right after ``import torch``.
 
-    It wraps the module's own loader, never imports the module itself, and removes itself
-    after the first import.
+    Installed only when ``losses`` is imported before torch, so that a loss whose first call
+    is inside ``torch.compile`` finds its adapter built. It wraps torch's own loader, never
+    imports torch itself, and removes itself after the first import.
     """
 
-    def __init__(self, name: str, then: Any) -> None:
-        self.name, self.then = name, then
-
     def find_spec(self, fullname, path, target=None):
-        if fullname != self.name:
+        if fullname != "torch":
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -137,48 +135,16 @@ class _AfterImport:
         if exec_module is None:
             return spec
 
-        def exec_then(module):
+        def exec_then_build(module):
             exec_module(module)
             if self in sys.meta_path:
                 sys.meta_path.remove(self)
-            self.then()
+            _prebuild()
 
-        loader.exec_module = exec_then
+        loader.exec_module = exec_then_build
         return spec
-
-
-#: functions torch.compile records whole (``compile_whole``)
-_whole: list[Any] = []
-
-
-def _allow_in_graph(functions: Any = _whole) -> None:
-    try:
-        from .torch import allow_in_graph
-
-        allow_in_graph(functions)
-    except Exception as exc:  # never fail the user's import of Dynamo: Dynamo then traces them line by line
-        import warnings
-
-        warnings.warn(f"losses: torch.compile will trace the losses line by line ({exc!r})", RuntimeWarning,
-                      stacklevel=2)
-
-
-def compile_whole(functions: Any) -> None:
-    """Have ``torch.compile`` record each function as one call in its graph, whose body
-    AOTAutograd then traces into the graph's operations, instead of Dynamo tracing it line
-    by line (``torch.compiler.allow_in_graph``): Dynamo guards only the call's arguments.
-    Done now if Dynamo is imported, else right after its import; never imports torch.
-    """
-    functions = list(functions)
-    first = not _whole
-    _whole.extend(functions)
-    if "torch._dynamo" in sys.modules:
-        _allow_in_graph(functions)
-    elif first:
-        sys.meta_path.insert(0, _AfterImport("torch._dynamo", _allow_in_graph))
 
 
 _prebuild()
 if "torch" not in sys.modules:
-    # built right after ``import torch``: a loss whose first call is inside torch.compile finds it
-    sys.meta_path.insert(0, _AfterImport("torch", _prebuild))
+    sys.meta_path.insert(0, _BuildTorchAdapterAfterImport())

@@ -62,14 +62,6 @@ def _trace_safe_namespace():
     return ns
 
 
-def allow_in_graph(functions):
-    """Record each function as one call in torch.compile's graphs (``backends.compile_whole``)."""
-    import torch
-
-    for fn in functions:
-        torch.compiler.allow_in_graph(fn)
-
-
 #: elements from which an eager fast path that saves whole-array passes pays for its overhead
 _LARGE = 1 << 16
 

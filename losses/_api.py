@@ -49,14 +49,7 @@ def loss(
     stateful: bool = False,
     summary: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a loss in the catalogue; the function itself is returned unchanged.
-
-    Under ``torch.compile`` a loss without state is one call in the graph
-    (``backends.compile_whole``): Dynamo guards its arguments only, not every global and
-    function on its path (its guard check then costs what the peer's does), and AOTAutograd
-    traces its body, value checks off as in any trace. A stateful loss updates its Python
-    state object, a side effect only Dynamo's line-by-line tracing keeps.
-    """
+    """Register a loss in the catalogue; the function itself is returned unchanged."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         catalog.register(
@@ -67,8 +60,6 @@ def loss(
             stateful=stateful,
             summary=summary or (fn.__doc__ or "").strip().splitlines()[0],
         )
-        if not stateful:
-            backends.compile_whole((fn,))
         return fn
 
     return register

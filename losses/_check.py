@@ -182,13 +182,11 @@ def jit_value(entry: catalog.Entry, args: Sequence[Any], kwargs: dict[str, Any],
 
 
 def compiled_value(entry: catalog.Entry, args: Sequence[Any], kwargs: dict[str, Any],
-                   dtype: str = "float64", compiler: str = "aot_eager") -> Any:
+                   dtype: str = "float64", compiler: str = "eager") -> Any:
     """The output under ``torch.compile(fullgraph=True, backend=compiler)``; raises on a graph break.
 
-    The default ``"aot_eager"`` runs Dynamo's capture and AOTAutograd's trace of the loss's
-    body (a stateless loss is one call for Dynamo, whose body AOTAutograd traces; the
-    ``"eager"`` compiler would run that call as plain eager code) in a fraction of a second;
-    ``"inductor"`` also generates and runs kernels.
+    The default ``"eager"`` compiler runs Dynamo's capture alone (where graph breaks are
+    found) in a fraction of a second; ``"inductor"`` also generates and runs kernels.
     """
     import torch
 

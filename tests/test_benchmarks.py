@@ -233,9 +233,8 @@ def test_probe_guards_checks_each_frame_on_its_inputs():
     from benchmarks.probes.guards import measure
 
     out = measure(rounds=2, elements=1 << 10)
-    # the peer's frame guards its one function and so does ours (one call for Dynamo); the
-    # minimal body, traced line by line, guards every global on its path as well
-    assert out["ours"]["guard lines"] <= out["peer"]["guard lines"] < out["minimal"]["guard lines"]
+    # the peer's frame guards one function; ours its helpers too, the minimal body fewer
+    assert out["peer"]["guard lines"] < out["minimal"]["guard lines"] < out["ours"]["guard lines"]
     assert all(row["cold us"] > 0 and row["warm us"] > 0 for row in out.values())
 
 

@@ -1,11 +1,8 @@
 """Dynamo's guard check, the cost around an identical kernel under ``torch.compile``.
 
 Compiles (``fullgraph=True``) a lambda calling ``F.mse_loss`` (the peer), one calling
-``losses.mse`` (one call for Dynamo, as every stateless loss: ``backends.compile_whole``) and
-one calling ``minimal``, a loss body with the least a checked loss needs (backend lookup,
-dtype, shape and reduction checks inline, the backend's fused call), which Dynamo traces line
-by line as it traced every loss before (``losses.mse`` then had 92 lines of guard tree and
-took 61-66 us cold against the peer's 28 lines and 33-37 us). Then, in
+``losses.mse`` and one calling ``minimal``, a loss body with the least a checked loss needs
+(backend lookup, dtype, shape and reduction checks inline, the backend's fused call). Then, in
 rounds, checks each compiled frame's guards right after a copy of 64 MB (the caches as a
 large loss leaves them) and again at once (warm), and prints the medians in us with each
 frame's number of guard-tree lines. Uses Dynamo's debugging accessor for a frame's cache
