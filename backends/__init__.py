@@ -11,9 +11,9 @@ import importlib
 import sys
 from typing import Any
 
-from ._generic import Backend
+from ._generic import Backend, is_array
 
-__all__ = ["Backend", "get", "name_of", "BACKENDS"]
+__all__ = ["Backend", "get", "name_of", "is_array", "BACKENDS"]
 
 #: backend name -> "module:class" of its adapter
 BACKENDS = {

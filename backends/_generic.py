@@ -9,10 +9,21 @@ compiled loop). Nothing here imports a framework.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 Array = Any
+
+
+def is_array(value: Any) -> bool:
+    """Whether ``value`` is an array (has a shape) rather than a number (Python's, or a NumPy
+    scalar such as ``np.float32(2.0)``).
+
+    The number test comes first: under torch.compile a float or int argument whose value
+    Dynamo has seen change is symbolic, and Dynamo cannot trace ``hasattr`` on it.
+    """
+    return not isinstance(value, numbers.Real) and hasattr(value, "shape")
 
 
 class Backend:

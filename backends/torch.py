@@ -12,7 +12,7 @@ import operator
 import types
 
 from . import _torch_functions
-from ._generic import Backend
+from ._generic import Backend, is_array
 
 
 def _trace_safe_namespace():
@@ -245,7 +245,7 @@ class TorchBackend(Backend):
             return F.l1_loss(a, b, reduction=reduction)
         if kind == "huber":
             return F.huber_loss(a, b, reduction=reduction, delta=param)
-        if kind == "smooth_l1" and not hasattr(param, "shape"):
+        if kind == "smooth_l1" and not is_array(param):
             return F.smooth_l1_loss(a, b, reduction=reduction, beta=param)
         return None
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import backends
 from backends import get as _backend
+from backends import is_array
 
 from . import catalog
 
@@ -90,7 +91,7 @@ def check_range(
         raise TypeError(f"{name}: {arg} must be a real number, got {value!r}") from None
     below = v <= lo if lo_open else v < lo
     above = v >= hi if hi_open else v > hi
-    if below or above or math.isnan(v):
+    if below or above or v != v:  # (not math.isnan: torch.compile cannot trace it on a symbolic float)
         left = "(" if lo_open else "["
         right = ")" if hi_open else "]"
         raise ValueError(f"{name}: {arg} must be in {left}{lo}, {hi}{right}, got {value!r}")
@@ -310,7 +311,7 @@ def reduce(B: Any, values: Array, reduction: str, weight: Array | None, name: st
         if reduction == "none":
             return values
         return xp.sum(values) if reduction == "sum" else xp.mean(values)
-    if not hasattr(weight, "shape"):
+    if not is_array(weight):
         weight = B.asarray(weight, values)
     else:
         same_framework(B, name, weight=weight)

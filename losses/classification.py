@@ -31,6 +31,7 @@ from ._api import (
     check_value_range,
     floating,
     fused,
+    is_array,
     loss,
     reduce,
     same_shape,
@@ -116,7 +117,7 @@ def _arrays(*values):
     """The arguments that are arrays (not None, Python numbers or sequences), for ``backend_of``."""
     out = ()
     for v in values:
-        if v is not None and hasattr(v, "shape") and not isinstance(v, numbers.Real):
+        if v is not None and is_array(v):
             out += (v,)
     return out
 
@@ -233,7 +234,9 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
     check_reduction(name, reduction)
     label_smoothing = _check_smoothing(name, label_smoothing)
     if ignore_index is not None:
-        check_int(name, "ignore_index", ignore_index, lo=-(2**63))
+        # read as an int: torch.compile passes a changed one as a symbolic int, which the messages
+        # built below cannot format
+        ignore_index = check_int(name, "ignore_index", ignore_index, lo=-(2**63))
     B, logits, labels, axis, probabilistic = _class_logits(name, logits, labels, axis,
                                                            others=_arrays(class_weight), ignore_index=ignore_index)
     xp = B.xp
@@ -349,7 +352,7 @@ def binary_cross_entropy(logits, target, *, pos_weight=None, from_logits=True, r
     B, logits, target = _binary_pair(name, logits, target, others=_arrays(pos_weight))
     xp = B.xp
     if pos_weight is not None:
-        if not hasattr(pos_weight, "shape"):
+        if not is_array(pos_weight):
             check_range(name, "pos_weight", pos_weight, 0.0)
             pos_weight = B.asarray(pos_weight, logits)
         else:

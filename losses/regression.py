@@ -15,6 +15,7 @@ from ._api import (
     check_range,
     check_values,
     fused,
+    is_array,
     loss,
     pair,
     reduce,
@@ -42,7 +43,7 @@ def _smooth_l1(B, r, beta):
     """½r²/β where |r| < β, else |r| - ½β; β may be an array, β = 0 gives |r| (finite gradient)."""
     xp = B.xp
     a = B.abs(r)
-    safe_beta = xp.where(beta > 0, beta, 1.0) if hasattr(beta, "shape") else (beta or 1.0)
+    safe_beta = xp.where(beta > 0, beta, 1.0) if is_array(beta) else (beta or 1.0)
     return xp.where(a < beta, 0.5 * r * r / safe_beta, a - 0.5 * beta)
 
 

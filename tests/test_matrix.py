@@ -2,7 +2,8 @@
 
 Values (float32, float64) against float64 NumPy, autodiff gradients against central finite
 differences and against each other, jax.jit against eager, output dtypes, and
-torch.compile(fullgraph=True) against eager (marked slow).
+torch.compile(fullgraph=True) against eager (inductor: marked slow), also with a number
+argument changed between calls.
 """
 
 from __future__ import annotations
@@ -107,6 +108,65 @@ def test_torch_compile_fullgraph_captures_whole_loss(entry):
     args, kwargs = _example(entry)
     eager = _check.value(entry, args, kwargs, "torch")
     assert _check.rel_diff(_check.compiled_value(entry, args, kwargs), eager) <= 1e-12
+
+
+#: values for keyword parameters whose default is not a number (or for which the default's
+#: multiples are not valid): three each, the first compiled, the next two compiled again
+_SCALAR_VALUES = {
+    ("binary_cross_entropy", "pos_weight"): (2.0, 3.0, 0.5),
+    ("softmax_focal", "alpha"): (0.25, 0.5, 0.75),
+    ("mse", "weight"): (0.5, 2.0, 3.0),
+    ("cross_entropy", "ignore_index"): (1, 2, 3),
+    ("lovasz_softmax", "ignore_index"): (1, 2, 3),
+    ("ramp", "margin"): (1.0, 0.5, 0.75),
+    ("ramp", "cap"): (2.0, 1.5, 3.0),
+}
+
+
+def _scalar_cases():
+    """``(entry, parameter, three values)`` for each numeric keyword parameter an example leaves
+    at its default (``axis`` aside): the default, then half and three quarters of it (floats;
+    0.25 and 0.5 for a default of 0) or one and two more (ints)."""
+    import inspect
+
+    out = []
+    for entry in ENTRIES:
+        kwargs = _example(entry)[1]
+        for p in inspect.signature(entry.fn).parameters.values():
+            if p.kind is not p.KEYWORD_ONLY or p.name in kwargs or p.name == "axis":
+                continue
+            d = p.default
+            if (entry.name, p.name) in _SCALAR_VALUES:
+                out.append((entry, p.name, _SCALAR_VALUES[(entry.name, p.name)]))
+            elif type(d) is float:
+                out.append((entry, p.name, (d, d * 0.5 or 0.25, d * 0.75 or 0.5)))
+            elif type(d) is int:
+                out.append((entry, p.name, (d, d + 1, d + 2)))
+    return out
+
+
+_SCALAR_CASES = _scalar_cases()
+
+
+@pytest.mark.parametrize(("entry", "param", "values"), _SCALAR_CASES,
+                         ids=[f"{e.name}-{p}" for e, p, _ in _SCALAR_CASES])
+def test_torch_compile_with_a_changing_number_equals_eager(entry, param, values):
+    """A number passed to a compiled loss and changed between calls (a schedule of ``delta``
+    or ``gamma``): Dynamo then traces it as a symbolic number, on which ``math.isnan``,
+    ``hasattr`` and the formatting of a message broke fullgraph=True."""
+    require("torch")
+    import torch
+
+    args, kwargs = _example(entry)
+    conv = _check.convert(tuple(args), "torch", "float64")
+    base = _check.convert(kwargs, "torch", "float64")
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda *a, **kw: entry.fn(*a, **kw), fullgraph=True, backend="eager")
+    for v in values:
+        kw = {**base, param: v}
+        got = _check.to_numpy(compiled(*conv, **kw))
+        ref = _check.to_numpy(entry.fn(*conv, **kw))
+        assert _check.rel_diff(got, ref) <= 1e-12, v
 
 
 @pytest.mark.slow
