@@ -20,9 +20,13 @@ def is_array(value: Any) -> bool:
     """Whether ``value`` is an array (has a shape) rather than a number (Python's, or a NumPy
     scalar such as ``np.float32(2.0)``).
 
-    The number test comes first: under torch.compile a float or int argument whose value
-    Dynamo has seen change is symbolic, and Dynamo cannot trace ``hasattr`` on it.
+    The number tests come first: under torch.compile a float or int argument whose value
+    Dynamo has seen change is symbolic, and Dynamo cannot trace ``hasattr`` on it. Python's
+    own numbers first (50 ns), then the ``numbers.Real`` ABC (300 ns): a small eager step of
+    smooth_l1 asks this of its ``beta`` on every call.
     """
+    if isinstance(value, (int, float)):
+        return False
     return not isinstance(value, numbers.Real) and hasattr(value, "shape")
 
 
