@@ -581,7 +581,7 @@ def ghm_c(logits, target, *, bins=10, momentum=0.0, state=None, reduction="mean"
     at_or_above = xp.reshape(g, (-1, 1)) >= edges  # (n, bins + 1): g ≥ edge
     valid = None
     if weight is not None:
-        w = weight if hasattr(weight, "shape") else B.asarray(weight, logits)
+        w = weight if is_array(weight) else B.asarray(weight, logits)
         if broadcast_shapes(name, losses=shape, weight=tuple(w.shape)) != shape:
             raise ValueError(f"{name}: weight of shape {tuple(w.shape)} would enlarge the loss of shape {shape}")
         valid = xp.reshape(xp.broadcast_to(w > 0, shape), (-1, 1))
@@ -596,7 +596,7 @@ def ghm_c(logits, target, *, bins=10, momentum=0.0, state=None, reduction="mean"
     nonempty = counts > 0
     acc = xp.where(nonempty, momentum * acc + (1.0 - momentum) * counts, acc)
     n_bins = xp.sum(xp.astype(nonempty, dtype))
-    total = xp.clip(n_items, min=1.0) if hasattr(n_items, "shape") else n_items
+    total = xp.clip(n_items, min=1.0) if is_array(n_items) else n_items
     denominator = acc * n_bins
     usable = nonempty & (denominator > 0)
     per_bin = xp.where(usable, total / xp.where(usable, denominator, xp.ones_like(denominator)), 0.0)
