@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 Array = Any
+_LOG2 = math.log(2.0)
 
 
 def is_array(value: Any) -> bool:
@@ -118,6 +119,19 @@ class Backend:
 
     def sigmoid(self, x: Array) -> Array:
         return self.xp.exp(self.log_sigmoid(x))
+
+    def log_cosh(self, r: Array) -> Array:
+        """log(cosh r) = |r| + log1p(e^(-2|r|)) - log 2, elementwise: one exp, no overflow,
+        derivative tanh(r)."""
+        return self._log_cosh_of_abs(self.abs(r))
+
+    def _log_cosh_of_abs(self, a: Array) -> Array:
+        return a + self.xp.log1p(self.xp.exp(-2.0 * a)) - _LOG2
+
+    def huber(self, r: Array, delta: float) -> Array:
+        """½r² where |r| ≤ δ, else δ(|r| - ½δ), elementwise (``delta`` a Python float > 0)."""
+        a = self.abs(r)
+        return self.xp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
     def clamped_log(self, x: Array, floor: float = -100.0) -> Array:
         """max(log x, floor) of x ≥ 0 (log 0 = floor, as torch's binary_cross_entropy clamps it),

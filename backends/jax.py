@@ -73,6 +73,58 @@ class JaxBackend(Backend):
 
         return relu
 
+    def log_cosh(self, r):
+        """The generic form with the derivative tanh(r) as its JVP rule. Differentiated
+        through |r| = r·sign(r), log1p and exp, ``value_and_grad`` under ``jax.jit`` on the
+        CPU took 1.0-1.2x optax's at 2^26 elements; with the rule, 0.6-0.65x (143-161 against
+        222-265 ms). The rule also gives ±1 at r = ±inf (NaN through r·sign(r)), as torch
+        does, and second derivatives 1 - tanh²(r)."""
+        return self._log_cosh(r)
+
+    @functools.cached_property
+    def _log_cosh(self):
+        jnp, of_abs = self.xp, self._log_cosh_of_abs
+
+        @self._jax.custom_jvp
+        def log_cosh(r):
+            return of_abs(jnp.abs(r))  # jnp.abs, one op (r·sign(r) is for its derivative)
+
+        log_cosh.defjvp(lambda primals, tangents: (log_cosh(primals[0]), jnp.tanh(primals[0]) * tangents[0]))
+        return log_cosh
+
+    def huber(self, r, delta):
+        """The generic select form where it is differentiated, optax's min form where it is
+        not: ½q² + δ(|r| - q), q = min(|r|, δ), the same function. Under ``jax.jit`` on the
+        CPU, XLA writes the select's result to an array of its own before the sum (256 MB at
+        2^26 elements, forward 2.3x optax) and fuses the min form into the sum; the select
+        form's derivative, a select again, is the cheaper one (the min form's forward+backward
+        took 1.5x as long). The JVP rule computes the select form's value and tangent (r
+        inside, δ·sign(r) outside; ±δ at r = ±inf, as ``F.huber_loss``, where the generic
+        form's |r| = r·sign(r) gave NaN), so ``jax.grad``, ``value_and_grad`` and higher
+        derivatives are the select form's; a forward alone may differ from its value in the
+        last bit (two roundings instead of one)."""
+        return self._huber(r, float(delta))
+
+    @functools.cached_property
+    def _huber(self):
+        jax, jnp = self._jax, self.xp
+
+        @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+        def huber(r, delta):
+            a = jnp.abs(r)
+            q = jnp.minimum(a, delta)
+            return 0.5 * q**2 + delta * (a - q)
+
+        @huber.defjvp
+        def huber_jvp(delta, primals, tangents):
+            (r,), (t,) = primals, tangents
+            a = jnp.abs(r)
+            inside = a <= delta
+            value = jnp.where(inside, 0.5 * r * r, delta * (a - 0.5 * delta))
+            return value, jnp.where(inside, r, delta * jnp.sign(r)) * t
+
+        return huber
+
     def max(self, x, axis=-1):
         """``jnp.max`` with its own JVP, the same rule as JAX's (tied maxima share the tangent)
         but counting the ties in integers, where JAX's counts them in floats: on the CPU that

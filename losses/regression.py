@@ -36,8 +36,6 @@ __all__ = [
     "self_adjusting_smooth_l1",
 ]
 
-_LOG2 = math.log(2.0)
-
 
 def _smooth_l1(B, r, beta):
     """½r²/β where |r| < β, else |r| - ½β; β may be an array, β = 0 gives |r| (finite gradient)."""
@@ -191,9 +189,7 @@ def log_cosh(pred, target, *, reduction="mean", weight=None):
         0.433781
     """
     B, pred, target = pair("log_cosh", pred, target)
-    a = B.abs(pred - target)
-    # softplus(-2a) = log1p(e^-2a) as -2a ≤ 0: one exp, no overflow, the gradient tanh(r)
-    return reduce(B, a + B.xp.log1p(B.xp.exp(-2.0 * a)) - _LOG2, reduction, weight, "log_cosh")
+    return reduce(B, B.log_cosh(pred - target), reduction, weight, "log_cosh")
 
 
 @loss(family="D1a", example=catalog.regression_pair, summary="Huber: quadratic below delta, linear above")
@@ -223,10 +219,7 @@ def huber(pred, target, *, delta=1.0, reduction="mean", weight=None):
     out = fused(B, "huber", pred, target, reduction=reduction, weight=weight, name="huber", param=delta)
     if out is not None:
         return out
-    r = pred - target
-    a = B.abs(r)
-    values = B.xp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
-    return reduce(B, values, reduction, weight, "huber")
+    return reduce(B, B.huber(pred - target, delta), reduction, weight, "huber")
 
 
 @loss(family="D1a", example=catalog.regression_pair, summary="smooth L1: quadratic below beta")

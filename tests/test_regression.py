@@ -275,6 +275,60 @@ def test_residual_exactly_at_delta_and_beta(fw):
         np.testing.assert_allclose(g[at], np.sign(pred[at]) * slope, rtol=1e-12)
 
 
+def test_jax_huber_forward_min_form_derivatives_select_form():
+    """JAX's huber computes its forward as ½q² + δ(|r| - q), q = min(|r|, δ) (one fused pass
+    under jit on the CPU, no select written out), and its derivatives by the select form:
+    values, first and second derivatives against the formula, the edges included (the
+    gradient at r = ±inf is ±δ, as ``F.huber_loss``'s; it was NaN before the JVP rule)."""
+    require("jax")
+    import jax
+    import jax.numpy as jnp
+
+    delta = 0.7
+    r = np.array([-np.inf, -3.0, -0.7, -0.2, 0.0, 0.3, 0.7, 1.5, 1e30, np.inf, np.nan])
+    expected = np.where(np.abs(r) <= delta, 0.5 * r * r, delta * (np.abs(r) - 0.5 * delta))
+    slope = np.where(np.abs(r) <= delta, r, delta * np.sign(r))
+    curvature = np.where(np.abs(r) <= delta, 1.0, 0.0)
+    # (at NaN: 0, the derivative of δ·sign(r) in the select form, as JAX differentiates it)
+    x, zero = _check.convert(r, "jax"), _check.convert(np.zeros(r.shape), "jax")  # float64
+
+    def unreduced(p):
+        return losses.huber(p, zero, delta=delta, reduction="none")
+
+    def each(v):
+        return losses.huber(v, jnp.zeros((), dtype=v.dtype), delta=delta, reduction="sum")
+
+    np.testing.assert_allclose(np.asarray(unreduced(x)), expected, rtol=1e-15)
+    np.testing.assert_allclose(np.asarray(jax.jit(unreduced)(x)), expected, rtol=1e-15)
+    value, g = jax.value_and_grad(lambda p: jnp.sum(unreduced(p)[1:-2]))(x)
+    assert float(value) == pytest.approx(expected[1:-2].sum(), rel=1e-15)
+    np.testing.assert_array_equal(np.asarray(g)[1:-2], slope[1:-2])
+    np.testing.assert_array_equal(np.asarray(jax.vmap(jax.grad(each))(x)), slope)
+    np.testing.assert_array_equal(np.asarray(jax.vmap(jax.grad(jax.grad(each)))(x)), curvature)
+    forward = str(jax.make_jaxpr(lambda p, t: losses.huber(p, t, delta=delta))(x, zero))
+    assert "min" in forward and "select_n" not in forward
+
+
+@pytest.mark.parametrize("fw", ["torch", "jax"])
+def test_log_cosh_derivatives_are_tanh_to_infinity(fw):
+    """First derivative tanh(r), second 1 - tanh²(r), on both frameworks, up to r = ±inf (JAX
+    differentiated |r| = r·sign(r) before its JVP rule, NaN at ±inf where torch gives ±1)."""
+    require(fw)
+    r = np.array([-np.inf, -30.0, -3.0, -0.2, 0.0, 0.3, 1.5, 1e4, np.inf])
+    entry = losses.catalog.get("log_cosh")
+    (g,) = _check.autodiff_gradients(entry, (r, np.zeros(r.shape)), {"reduction": "sum"}, fw)
+    np.testing.assert_allclose(g, np.tanh(r), rtol=1e-14, atol=0)
+    if fw == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def each(v):
+            return losses.log_cosh(v, jnp.zeros((), dtype=v.dtype), reduction="sum")
+
+        curvature = jax.vmap(jax.grad(jax.grad(each)))(_check.convert(r, "jax"))
+        np.testing.assert_allclose(np.asarray(curvature), 1.0 - np.tanh(r) ** 2, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("fw", ["torch", "jax"])
 def test_smooth_l1_beta_zero_is_l1_with_finite_gradient(fw):
     require(fw)
