@@ -122,16 +122,24 @@ class Backend:
 
     def log_cosh(self, r: Array) -> Array:
         """log(cosh r) = |r| + log1p(e^(-2|r|)) - log 2, elementwise: one exp, no overflow,
-        derivative tanh(r)."""
+        derivative tanh(r) (±1 at ±inf). Its second derivative at r = 0 is 0 here (|r| has
+        none), 1 on JAX (a JVP rule)."""
         return self._log_cosh_of_abs(self.abs(r))
 
     def _log_cosh_of_abs(self, a: Array) -> Array:
         return a + self.xp.log1p(self.xp.exp(-2.0 * a)) - _LOG2
 
     def huber(self, r: Array, delta: float) -> Array:
-        """½r² where |r| ≤ δ, else δ(|r| - ½δ), elementwise (``delta`` a Python float > 0)."""
+        """½r² where |r| ≤ δ, else δ(|r| - ½δ), elementwise (``delta`` a Python float > 0);
+        derivative r inside, δ·sign(r) outside (±δ at r = ±inf: the square is of r where it
+        is selected and of 0 elsewhere, as the gradient of the branch not taken would be
+        0·∞ there)."""
         a = self.abs(r)
-        return self.xp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+        inside = a <= delta
+        return self._huber_select(self.xp.where(inside, r, 0.0), a, inside, delta)
+
+    def _huber_select(self, r: Array, a: Array, inside: Array, delta: float) -> Array:
+        return self.xp.where(inside, 0.5 * r * r, delta * (a - 0.5 * delta))
 
     def clamped_log(self, x: Array, floor: float = -100.0) -> Array:
         """max(log x, floor) of x ≥ 0 (log 0 = floor, as torch's binary_cross_entropy clamps it),

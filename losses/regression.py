@@ -38,11 +38,16 @@ __all__ = [
 
 
 def _smooth_l1(B, r, beta):
-    """½r²/β where |r| < β, else |r| - ½β; β may be an array, β = 0 gives |r| (finite gradient)."""
+    """½r²/β where |r| < β, else |r| - ½β; β may be an array, β = 0 gives |r| (finite gradient).
+
+    The square is of 0 where |r| ≥ β: the gradient of the branch not taken would be 0·∞ at
+    r = ±inf (NaN, where ``F.smooth_l1_loss`` gives ±1)."""
     xp = B.xp
     a = B.abs(r)
     safe_beta = xp.where(beta > 0, beta, 1.0) if is_array(beta) else (beta or 1.0)
-    return xp.where(a < beta, 0.5 * r * r / safe_beta, a - 0.5 * beta)
+    inside = a < beta
+    r = xp.where(inside, r, 0.0)
+    return xp.where(inside, 0.5 * r * r / safe_beta, a - 0.5 * beta)
 
 
 @loss(family="D1a", example=catalog.regression_pair, summary="mean absolute error |r|")

@@ -279,7 +279,7 @@ def test_jax_huber_forward_min_form_derivatives_select_form():
     """JAX's huber computes its forward as ½q² + δ(|r| - q), q = min(|r|, δ) (one fused pass
     under jit on the CPU, no select written out), and its derivatives by the select form:
     values, first and second derivatives against the formula, the edges included (the
-    gradient at r = ±inf is ±δ, as ``F.huber_loss``'s; it was NaN before the JVP rule)."""
+    gradient at r = ±inf is ±δ, as ``F.huber_loss``'s)."""
     require("jax")
     import jax
     import jax.numpy as jnp
@@ -309,24 +309,59 @@ def test_jax_huber_forward_min_form_derivatives_select_form():
     assert "min" in forward and "select_n" not in forward
 
 
+def _curvature(name, r, fw, **kw):
+    """d²/dr² of ``name``'s elementwise loss at each residual in ``r`` (float64): the gradient
+    of the summed gradient, the Hessian being diagonal."""
+    if fw == "torch":
+        import torch
+
+        x = torch.tensor(r, requires_grad=True)
+        (g,) = torch.autograd.grad(getattr(losses, name)(x, torch.zeros_like(x), reduction="sum", **kw), x,
+                                   create_graph=True)
+        return torch.autograd.grad(g.sum(), x)[0].numpy()
+    import jax
+
+    zero = _check.convert(np.zeros(r.shape), "jax")
+
+    def total(v):
+        return getattr(losses, name)(v, zero, reduction="sum", **kw)
+
+    return np.asarray(jax.grad(lambda v: jax.grad(total)(v).sum())(_check.convert(r, "jax")))
+
+
 @pytest.mark.parametrize("fw", ["torch", "jax"])
 def test_log_cosh_derivatives_are_tanh_to_infinity(fw):
-    """First derivative tanh(r), second 1 - tanh²(r), on both frameworks, up to r = ±inf (JAX
-    differentiated |r| = r·sign(r) before its JVP rule, NaN at ±inf where torch gives ±1)."""
+    """First derivative tanh(r) (±1 at ±inf), second 1 - tanh²(r), on both frameworks; at
+    r = 0 the second is 1 on JAX (its JVP rule) and 0 on torch (|r| has no curvature), a
+    convention of each written down here."""
     require(fw)
     r = np.array([-np.inf, -30.0, -3.0, -0.2, 0.0, 0.3, 1.5, 1e4, np.inf])
     entry = losses.catalog.get("log_cosh")
     (g,) = _check.autodiff_gradients(entry, (r, np.zeros(r.shape)), {"reduction": "sum"}, fw)
     np.testing.assert_allclose(g, np.tanh(r), rtol=1e-14, atol=0)
-    if fw == "jax":
-        import jax
-        import jax.numpy as jnp
+    expected = 1.0 - np.tanh(r) ** 2
+    expected[r == 0] = 1.0 if fw == "jax" else 0.0
+    np.testing.assert_allclose(_curvature("log_cosh", r, fw), expected, rtol=1e-12, atol=1e-15)
 
-        def each(v):
-            return losses.log_cosh(v, jnp.zeros((), dtype=v.dtype), reduction="sum")
 
-        curvature = jax.vmap(jax.grad(jax.grad(each)))(_check.convert(r, "jax"))
-        np.testing.assert_allclose(np.asarray(curvature), 1.0 - np.tanh(r) ** 2, rtol=1e-12, atol=1e-15)
+@pytest.mark.parametrize("fw", ["torch", "jax"])
+@pytest.mark.parametrize("path", ["fused", "weighted", "broadcast"])
+@pytest.mark.parametrize("name, kink, slope", [("huber", "delta", 0.7), ("smooth_l1", "beta", 1.0)])
+def test_gradient_at_infinite_residuals(fw, path, name, kink, slope):
+    """The linear piece's slope (huber ±δ, smooth_l1 ±1) at r = ±inf, as ``F.huber_loss`` and
+    ``F.smooth_l1_loss``, on every path: torch's fused kernels, and the select forms (a
+    weight, or a target that broadcasts), whose unselected square gave 0·∞ = NaN before
+    they squared 0 there; on JAX huber's JVP rule and smooth_l1's select form."""
+    require(fw)
+    r = np.array([-np.inf, -2.0, 0.3, np.inf])
+    target = np.zeros(()) if path == "broadcast" else np.zeros(4)
+    kw = {kink: 0.7, "reduction": "sum"}
+    if path == "weighted":
+        kw["weight"] = np.full(4, 2.0)
+    (g,) = _check.autodiff_gradients(losses.catalog.get(name), (r, target), kw, fw)
+    inside = 0.3 if name == "huber" else 0.3 / 0.7
+    scale = 2.0 if path == "weighted" else 1.0
+    np.testing.assert_allclose(g, scale * np.array([-slope, -slope, inside, slope]), rtol=1e-15)
 
 
 @pytest.mark.parametrize("fw", ["torch", "jax"])
