@@ -1,7 +1,7 @@
 """Measurements behind the reasons RESULTS.md gives for the targets missed on the CPU.
 
-``python -m benchmarks.probes.<name>`` (small_step, objects, value_checks, guards, wrappers);
-each prints its numbers. Torch only, CPU.
+``python -m benchmarks.probes.<name>`` (small_step, objects, value_checks, guards, wrappers:
+torch; jit_forms: JAX); each prints its numbers. CPU.
 """
 
 from __future__ import annotations
