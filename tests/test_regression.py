@@ -275,6 +275,26 @@ def test_residual_exactly_at_delta_and_beta(fw):
         np.testing.assert_allclose(g[at], np.sign(pred[at]) * slope, rtol=1e-12)
 
 
+def _curvature(name, r, fw, **kw):
+    """d²/dr² of ``name``'s elementwise loss at each residual in ``r`` (float64): the gradient
+    of the summed gradient, the Hessian being diagonal."""
+    if fw == "torch":
+        import torch
+
+        x = torch.tensor(r, requires_grad=True)
+        (g,) = torch.autograd.grad(getattr(losses, name)(x, torch.zeros_like(x), reduction="sum", **kw), x,
+                                   create_graph=True)
+        return torch.autograd.grad(g.sum(), x)[0].numpy()
+    import jax
+
+    zero = _check.convert(np.zeros(r.shape), "jax")
+
+    def total(v):
+        return getattr(losses, name)(v, zero, reduction="sum", **kw)
+
+    return np.asarray(jax.grad(lambda v: jax.grad(total)(v).sum())(_check.convert(r, "jax")))
+
+
 def test_jax_huber_forward_min_form_derivatives_select_form():
     """JAX's huber computes its forward as ½q² + δ(|r| - q), q = min(|r|, δ) (one fused pass
     under jit on the CPU, no select written out), and its derivatives by the select form:
@@ -304,29 +324,9 @@ def test_jax_huber_forward_min_form_derivatives_select_form():
     assert float(value) == pytest.approx(expected[1:-2].sum(), rel=1e-15)
     np.testing.assert_array_equal(np.asarray(g)[1:-2], slope[1:-2])
     np.testing.assert_array_equal(np.asarray(jax.vmap(jax.grad(each))(x)), slope)
-    np.testing.assert_array_equal(np.asarray(jax.vmap(jax.grad(jax.grad(each)))(x)), curvature)
+    np.testing.assert_array_equal(_curvature("huber", r, "jax", delta=delta), curvature)
     forward = str(jax.make_jaxpr(lambda p, t: losses.huber(p, t, delta=delta))(x, zero))
     assert "min" in forward and "select_n" not in forward
-
-
-def _curvature(name, r, fw, **kw):
-    """d²/dr² of ``name``'s elementwise loss at each residual in ``r`` (float64): the gradient
-    of the summed gradient, the Hessian being diagonal."""
-    if fw == "torch":
-        import torch
-
-        x = torch.tensor(r, requires_grad=True)
-        (g,) = torch.autograd.grad(getattr(losses, name)(x, torch.zeros_like(x), reduction="sum", **kw), x,
-                                   create_graph=True)
-        return torch.autograd.grad(g.sum(), x)[0].numpy()
-    import jax
-
-    zero = _check.convert(np.zeros(r.shape), "jax")
-
-    def total(v):
-        return getattr(losses, name)(v, zero, reduction="sum", **kw)
-
-    return np.asarray(jax.grad(lambda v: jax.grad(total)(v).sum())(_check.convert(r, "jax")))
 
 
 @pytest.mark.parametrize("fw", ["torch", "jax"])
