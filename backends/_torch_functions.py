@@ -63,7 +63,7 @@ def _chunks(rows, k):
     return [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
 
 
-def cross_entropy_chunks(x, labels):
+def cross_entropy_chunks(x, labels, ignore_index):
     """``F.cross_entropy(reduction="none")`` of ``(R, K)`` logits without a gradient, a chunk
     of rows at a time: the same values bit for bit, with one chunk's log-softmax alive at a
     time (reused memory) instead of the whole one (fresh pages every call above glibc's 32 MiB
@@ -74,7 +74,7 @@ def cross_entropy_chunks(x, labels):
 
     out = torch.empty(x.shape[0], dtype=x.dtype)
     for s in _chunks(*x.shape):
-        out[s] = F.cross_entropy(x[s], labels[s], reduction="none")
+        out[s] = F.cross_entropy(x[s], labels[s], reduction="none", ignore_index=ignore_index)
     return out
 
 

@@ -76,6 +76,11 @@ class TorchBackend(Backend):
 
         super().__init__(_trace_safe_namespace())
         self._torch, self._F = torch, F
+        # the kernels under torch.nn.functional's loss wrappers, called with the reduction's
+        # enum: each wrapper's Python (its __torch_function__ test, size compares, and for the
+        # regression losses a broadcast_tensors call) costs a small eager training step
+        # 1-3 us, and the losses have checked what it checks
+        self._nn = torch._C._nn
         self.array_types = (torch.Tensor, torch.nn.Parameter)
         self._integers = frozenset(
             getattr(torch, n) for n in ("uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64")
@@ -212,10 +217,12 @@ class TorchBackend(Backend):
         return self._torch.cumsum(x, dim=axis)
 
     def bce_with_logits(self, logits, target, pos_weight=None):
-        return self._F.binary_cross_entropy_with_logits(logits, target, reduction="none", pos_weight=pos_weight)
+        return self._torch.binary_cross_entropy_with_logits(logits, target, None, pos_weight, 0)
 
     def fused_loss(self, kind, a, b, reduction, param):
-        F = self._F
+        # torch's reduction enum (a literal expression: torch.compile guards no global for it)
+        enum = 1 if reduction == "mean" else 2 if reduction == "sum" else 0
+        nn = self._nn
         if kind == "cross_entropy":
             logits, labels, axis = a, b, param
             if self._cpu_rows(logits, axis):
@@ -223,7 +230,7 @@ class TorchBackend(Backend):
                 if logits.requires_grad and self._torch.is_grad_enabled():
                     rows = _torch_functions.softmax_cross_entropy_rows().apply(x, y)
                 else:
-                    rows = _torch_functions.cross_entropy_chunks(x, y)
+                    rows = _torch_functions.cross_entropy_chunks(x, y, -(1 << 63))
                 rows = rows.reshape(labels.shape)
                 if reduction == "none":
                     return rows
@@ -232,21 +239,24 @@ class TorchBackend(Backend):
                 logits = self._torch.movedim(logits, axis, 1)
             if labels.dtype != self._torch.int64:
                 labels = labels.long()
-            return F.cross_entropy(logits, labels, reduction=reduction)
+            # no label is ignored: torch's default ignore_index, -100, is a label out of range
+            # here, which the kernel then reports like any other (when value checks are off)
+            return nn.cross_entropy_loss(logits, labels, None, enum, -(1 << 63), 0.0)
         if kind == "bce_with_logits":  # logits and target of one shape (binary_cross_entropy checks it)
-            return F.binary_cross_entropy_with_logits(a, b, reduction=reduction, pos_weight=param)
+            return self._torch.binary_cross_entropy_with_logits(a, b, None, param, enum)
         if a.shape != b.shape:
             return None  # F.*_loss would broadcast with a warning: the formula path does it quietly
         if kind == "kl_log":
             return self._kl_log_total(a, b, reduction, param)
         if kind == "mse":
-            return F.mse_loss(a, b, reduction=reduction)
+            return nn.mse_loss(a, b, enum)
         if kind == "mae":
-            return F.l1_loss(a, b, reduction=reduction)
+            return nn.l1_loss(a, b, enum)
         if kind == "huber":
-            return F.huber_loss(a, b, reduction=reduction, delta=param)
+            return nn.huber_loss(a, b, enum, param)
         if kind == "smooth_l1" and not is_array(param):
-            return F.smooth_l1_loss(a, b, reduction=reduction, beta=param)
+            # F.smooth_l1_loss's own branch: the kernel divides by beta
+            return nn.l1_loss(a, b, enum) if param == 0.0 else nn.smooth_l1_loss(a, b, enum, param)
         return None
 
     def _kl_log_total(self, log_p, log_q, reduction, axis):
@@ -260,7 +270,7 @@ class TorchBackend(Backend):
         if (reduction == "none" or not log_p.is_cpu or not 0 < log_p.numel() < _LARGE
                 or self.is_traced(log_p)):
             return None  # (empty: the masked form, whose mean over no items is NaN)
-        total = self._F.kl_div(log_q, log_p, reduction="sum", log_target=True)
+        total = self._torch.kl_div(log_q, log_p, 2, log_target=True)  # F.kl_div's kernel, summed
         if reduction == "mean":
             total = total / (log_p.numel() // log_p.shape[axis])
         value = total.item()

@@ -241,9 +241,9 @@ def test_torch_cpu_cross_entropy_without_gradient_runs_in_chunks_bit_for_bit(no_
     calls = []
     chunks = _torch_functions.cross_entropy_chunks
 
-    def spy(x, labels):
+    def spy(x, labels, ignore_index):
         calls.append(tuple(x.shape))
-        return chunks(x, labels)
+        return chunks(x, labels, ignore_index)
 
     monkeypatch.setattr(_torch_functions, "cross_entropy_chunks", spy)
     monkeypatch.setattr(_torch_functions, "_CHUNK", 1 << 14)  # several chunks, a ragged last one
