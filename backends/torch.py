@@ -230,7 +230,7 @@ class TorchBackend(Backend):
                 if logits.requires_grad and self._torch.is_grad_enabled():
                     rows = _torch_functions.softmax_cross_entropy_rows().apply(x, y)
                 else:
-                    rows = _torch_functions.cross_entropy_chunks(x, y, -(1 << 63))
+                    rows = _torch_functions.cross_entropy_chunks(x, y, 1 - (1 << 63))
                 rows = rows.reshape(labels.shape)
                 if reduction == "none":
                     return rows
@@ -240,12 +240,15 @@ class TorchBackend(Backend):
             if labels.dtype != self._torch.int64:
                 labels = labels.long()
             # no label is ignored: torch's default ignore_index, -100, is a label out of range
-            # here, which the kernel then reports like any other (when value checks are off)
-            return nn.cross_entropy_loss(logits, labels, None, enum, -(1 << 63), 0.0)
+            # here, which the kernel then reports like any other (when value checks are off).
+            # The ignore_index given instead, 1 - 2**63, is no float cast to int64 (NaN, ±inf
+            # and overflows become -2**63 on x86; float64's step there is 1024), so a label
+            # made from a NaN is reported too
+            return nn.cross_entropy_loss(logits, labels, None, enum, 1 - (1 << 63), 0.0)
         if kind == "bce_with_logits":  # logits and target of one shape (binary_cross_entropy checks it)
             return self._torch.binary_cross_entropy_with_logits(a, b, None, param, enum)
         if a.shape != b.shape:
-            return None  # F.*_loss would broadcast with a warning: the formula path does it quietly
+            return None  # the kernels would broadcast, then warn in the backward: the formula path broadcasts
         if kind == "kl_log":
             return self._kl_log_total(a, b, reduction, param)
         if kind == "mse":
@@ -286,8 +289,8 @@ class TorchBackend(Backend):
                 and logits.is_contiguous() and self._plain_eager(logits))
 
     def softmax_cross_entropy(self, logits, labels, axis=-1):
-        """``F.cross_entropy(reduction="none")``, or on large CPU logits (``_cpu_rows``) a
-        function that writes and keeps less."""
+        """torch's cross-entropy kernel (``F.cross_entropy(reduction="none")`` with no label
+        ignored), or on large CPU logits (``_cpu_rows``) a function that writes and keeps less."""
         return self.fused_loss("cross_entropy", logits, labels, "none", axis % logits.ndim)
 
     def sort(self, x, axis=-1):

@@ -194,8 +194,9 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
     labels it is computed as (1 - ε)·w_y·(-log p_y) + ε/K·Σ_k w_k·(-log p_k), never through a
     one-hot array. ``labels`` may instead be probabilities (soft targets) of the logits' shape,
     smoothed and weighted the same way. Without class weights, smoothing or ``ignore_index``
-    this is exactly the backend's fused softmax cross entropy (``F.cross_entropy`` on torch;
-    for large CPU logits an equivalent chunked kernel that writes less memory).
+    this is exactly the backend's fused softmax cross entropy (``F.cross_entropy`` on torch,
+    with no label ignored, not even torch's default -100; for large CPU logits an equivalent
+    chunked kernel that writes less memory).
 
     "mean" with integer labels is Σ_i v_i l_i / Σ_i v_i w_{y_i} (v the per-item ``weight``,
     1 without it), the ignored items left out of both sums, as torch does; when that

@@ -208,26 +208,45 @@ def test_cross_entropy_every_item_ignored_mean_is_zero_with_zero_gradient(fw, kw
 @pytest.mark.parametrize("rows", [2, 700])  # one kernel call; chunks of rows (>= 1 << 16 logits)
 @pytest.mark.parametrize("grad", [False, True])
 def test_torch_cross_entropy_ignores_no_label_when_value_checks_are_off(rows, grad):
-    """Without ``ignore_index`` no label is ignored, torch's default -100 included: with value
-    checks off (the GPU default) the kernel reports it as out of range instead of leaving the
-    item out of the mean, on every torch path."""
+    """Without ``ignore_index`` no label is ignored, torch's default -100 included, nor -2**63
+    (what a NaN label becomes in ``.long()`` on x86): with value checks off (the GPU default)
+    the kernel reports either as out of range instead of leaving the item out of the mean, on
+    every torch path, int32 labels too."""
     require("torch")
     import torch
 
     logits = torch.zeros(rows, 100, requires_grad=grad)
-    labels = torch.zeros(rows, dtype=torch.int64)
-    labels[1] = -100
-    with pytest.raises(ValueError, match=r"cross_entropy: labels must be integers in \[0, 100\)"):
-        losses.cross_entropy(logits, labels)
+    for bad, dtype in ((-100, torch.int64), (-(2**63), torch.int64), (-100, torch.int32)):
+        labels = torch.zeros(rows, dtype=dtype)
+        labels[1] = bad
+        with pytest.raises(ValueError, match=r"cross_entropy: labels must be integers in \[0, 100\)"):
+            losses.cross_entropy(logits, labels)
+        previous = losses.set_value_checks("never")
+        try:
+            with pytest.raises((IndexError, RuntimeError), match="out of bounds"):
+                losses.cross_entropy(logits, labels)
+        finally:
+            losses.set_value_checks(previous)
     previous = losses.set_value_checks("never")
     try:
-        with pytest.raises((IndexError, RuntimeError), match="out of bounds"):
-            losses.cross_entropy(logits, labels)
         labels[1] = 3
         assert float(losses.cross_entropy(logits, labels).detach()) == pytest.approx(np.log(100.0), rel=1e-6)
     finally:
         losses.set_value_checks(previous)
 
+
+@pytest.mark.parametrize("bad", [-100, -(2**63)])
+def test_torch_cross_entropy_compiled_ignores_no_label(bad):
+    """Under torch.compile no value check runs: the kernel reports the label itself."""
+    require("torch")
+    import torch
+
+    f = torch.compile(lambda a, b: losses.cross_entropy(a, b), fullgraph=True, backend="eager")
+    labels = torch.zeros(4, dtype=torch.int64)
+    assert float(f(torch.zeros(4, 10), labels)) == pytest.approx(np.log(10.0), rel=1e-6)
+    labels[1] = bad
+    with pytest.raises(IndexError, match="out of bounds"):
+        f(torch.zeros(4, 10), labels)
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2, 3, -1, -2])
