@@ -65,11 +65,10 @@ def _chunks(rows, k):
 
 def cross_entropy_chunks(x, labels, ignore_index):
     """``F.cross_entropy(reduction="none", ignore_index=ignore_index)`` of ``(R, K)`` logits
-    without a gradient, a chunk
-    of rows at a time: the same values bit for bit, with one chunk's log-softmax alive at a
-    time (reused memory) instead of the whole one (fresh pages every call above glibc's 32 MiB
-    mmap threshold): 7.8 against 28-35 ms at 16384 x 1000 float32 on a 2-core CPU, and no
-    slower at 4096 x 1000 (2.5 against 2.7 ms)."""
+    without a gradient, a chunk of rows at a time: the same values bit for bit, with one
+    chunk's log-softmax alive at a time (reused memory) instead of the whole one (fresh pages
+    every call above glibc's 32 MiB mmap threshold): 7.8 against 28-35 ms at 16384 x 1000
+    float32 on a 2-core CPU, and no slower at 4096 x 1000 (2.5 against 2.7 ms)."""
     import torch
     import torch.nn.functional as F
 

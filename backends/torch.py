@@ -225,12 +225,18 @@ class TorchBackend(Backend):
         nn = self._nn
         if kind == "cross_entropy":
             logits, labels, axis = a, b, param
+            # no label is ignored: torch's default ignore_index, -100, is a label out of range
+            # here, which the kernel then reports like any other (when value checks are off).
+            # The ignore_index given instead, 1 - 2**63, is no float cast to int64 (NaN, ±inf
+            # and overflows become -2**63 on x86; float64's step there is 1024), so a label
+            # made from a NaN is reported too
+            ignored = 1 - (1 << 63)
             if self._cpu_rows(logits, axis):
                 x, y = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).long()
                 if logits.requires_grad and self._torch.is_grad_enabled():
                     rows = _torch_functions.softmax_cross_entropy_rows().apply(x, y)
                 else:
-                    rows = _torch_functions.cross_entropy_chunks(x, y, 1 - (1 << 63))
+                    rows = _torch_functions.cross_entropy_chunks(x, y, ignored)
                 rows = rows.reshape(labels.shape)
                 if reduction == "none":
                     return rows
@@ -239,12 +245,7 @@ class TorchBackend(Backend):
                 logits = self._torch.movedim(logits, axis, 1)
             if labels.dtype != self._torch.int64:
                 labels = labels.long()
-            # no label is ignored: torch's default ignore_index, -100, is a label out of range
-            # here, which the kernel then reports like any other (when value checks are off).
-            # The ignore_index given instead, 1 - 2**63, is no float cast to int64 (NaN, ±inf
-            # and overflows become -2**63 on x86; float64's step there is 1024), so a label
-            # made from a NaN is reported too
-            return nn.cross_entropy_loss(logits, labels, None, enum, 1 - (1 << 63), 0.0)
+            return nn.cross_entropy_loss(logits, labels, None, enum, ignored, 0.0)
         if kind == "bce_with_logits":  # logits and target of one shape (binary_cross_entropy checks it)
             return self._torch.binary_cross_entropy_with_logits(a, b, None, param, enum)
         if a.shape != b.shape:

@@ -205,6 +205,7 @@ def test_cross_entropy_every_item_ignored_mean_is_zero_with_zero_gradient(fw, kw
     assert value == 0.0
     np.testing.assert_array_equal(grad, np.zeros_like(logits))
 
+
 @pytest.mark.parametrize("rows", [2, 700])  # one kernel call; chunks of rows (>= 1 << 16 logits)
 @pytest.mark.parametrize("grad", [False, True])
 def test_torch_cross_entropy_ignores_no_label_when_value_checks_are_off(rows, grad):
