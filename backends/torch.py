@@ -72,10 +72,9 @@ class TorchBackend(Backend):
 
     def __init__(self) -> None:
         import torch
-        import torch.nn.functional as F
 
         super().__init__(_trace_safe_namespace())
-        self._torch, self._F = torch, F
+        self._torch = torch
         # the kernels under torch.nn.functional's loss wrappers, called with the reduction's
         # enum: each wrapper's Python (its __torch_function__ test, size compares, and for the
         # regression losses a broadcast_tensors call) costs a small eager training step
@@ -169,7 +168,7 @@ class TorchBackend(Backend):
         return self._torch.logaddexp(x, self._torch.zeros_like(x))
 
     def log_sigmoid(self, x):
-        return self._F.logsigmoid(x)
+        return self._nn.log_sigmoid(x)  # F.logsigmoid itself
 
     def sigmoid(self, x):
         return self._torch.sigmoid(x)

@@ -157,8 +157,8 @@ def test_torch_compile_with_a_changing_number_equals_eager(entry, param, values)
     or ``gamma``): Dynamo then traces it as a symbolic number, on which ``math.isnan``,
     ``hasattr`` and the formatting of a message broke fullgraph=True. (Most losses then keep
     it symbolic: one more graph in all, where ``F.cross_entropy``'s ``label_smoothing``
-    compiles once per value; huber's ``delta`` goes to ``F.huber_loss``, which fixes it, so
-    there each new value compiles once, as for the peer.)"""
+    compiles once per value; huber's ``delta`` goes to ``F.huber_loss``'s kernel, which fixes
+    it, so there each new value compiles once, as for the peer.)"""
     require("torch")
     import torch
 
