@@ -123,6 +123,8 @@ def _arrays(*values):
 
 
 def _check_smoothing(name, label_smoothing):
+    if label_smoothing.__class__ is float and 0.0 <= label_smoothing <= 1.0:
+        return label_smoothing  # the default, without check_range's call (a small eager step pays for each)
     check_range(name, "label_smoothing", label_smoothing, 0.0, 1.0)
     return float(label_smoothing)
 
@@ -231,8 +233,7 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
         >>> np.round(losses.cross_entropy(logits, np.array([0, 2]), reduction="none"), 6).tolist()
         [0.239545, 1.098612]
     """
-    name = "cross_entropy"
-    check_reduction(name, reduction)
+    name = "cross_entropy"  # reduction: checked where it is applied (fused, reduce), one call fewer
     label_smoothing = _check_smoothing(name, label_smoothing)
     if ignore_index is not None:
         # read as an int: torch.compile passes a changed one as a symbolic int, which the messages
@@ -346,8 +347,7 @@ def binary_cross_entropy(logits, target, *, pos_weight=None, from_logits=True, r
         >>> np.round(losses.binary_cross_entropy(p, np.array([1.0, 0.0, 1.0]), from_logits=False, reduction="none"), 6).tolist()
         [0.693147, 0.0, 100.0]
     """
-    name = "binary_cross_entropy"
-    check_reduction(name, reduction)
+    name = "binary_cross_entropy"  # reduction: checked where it is applied (fused, reduce)
     if not isinstance(from_logits, bool):
         raise TypeError(f"{name}: from_logits must be True or False, got {from_logits!r}")
     B, logits, target = _binary_pair(name, logits, target, others=_arrays(pos_weight))
@@ -703,8 +703,7 @@ def kl_divergence(p, q, *, axis=-1, log_input=False, reduction="mean", weight=No
         >>> round(float(losses.kl_divergence(np.array([0.5, 0.5]), np.array([0.25, 0.75]))), 6)
         0.143841
     """
-    name = "kl_divergence"
-    check_reduction(name, reduction)
+    name = "kl_divergence"  # reduction: checked where it is applied (fused, reduce)
     if not isinstance(log_input, bool):
         raise TypeError(f"{name}: log_input must be True or False, got {log_input!r}")
     B = backend_of(name, ("p", "q"), p, q)
