@@ -216,6 +216,29 @@ def test_probe_objects_times_each_variant_around_the_same_loss():
         assert row["peer us"] > 0
 
 
+def test_probe_layers_inlines_one_helper_at_a_time_around_the_same_loss():
+    require("torch")
+    import torch
+    import torch.nn.functional as F
+
+    import losses
+    from benchmarks.probes.layers import _variants, measure
+
+    x, y = torch.randn(8, 10), torch.randint(0, 10, (8,))
+    variants = _variants()  # builds from cross_entropy's source: fails once that text changes
+    assert list(variants) == ["peer", "ours", "S1", "S2", "S3", "S4", "S5", "S6"]
+    for name, fn in variants.items():
+        assert torch.equal(fn(x, y), F.cross_entropy(x, y)), name
+    bad = torch.tensor([0, 1, 2, 3, 4, 5, 6, 10])  # a label out of range: every variant still reads them
+    for name in ("ours", "S6"):
+        with pytest.raises(ValueError):
+            variants[name](x, bad)
+    assert variants["ours"] is losses.cross_entropy
+    out = measure(rounds=1, steps=5)
+    assert set(out) == {"ours", "S1", "S2", "S3", "S4", "S5", "S6", "peer us"}
+    assert out["peer us"] > 0
+
+
 def test_probe_value_checks_times_each_variant_of_one_step():
     require("torch")
     from benchmarks.probes.value_checks import _setup, measure

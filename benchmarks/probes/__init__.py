@@ -1,6 +1,6 @@
 """Measurements behind the reasons RESULTS.md gives for the targets missed on the CPU.
 
-``python -m benchmarks.probes.<name>`` (small_step, objects, value_checks, guards, wrappers:
+``python -m benchmarks.probes.<name>`` (small_step, layers, objects, value_checks, guards, wrappers:
 torch; jit_forms: JAX); each prints its numbers. CPU.
 """
 
