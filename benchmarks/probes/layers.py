@@ -5,8 +5,8 @@ helper call of the fused path by inline code doing the same checks for this inpu
 float32 logits, int64 labels): S1 ``fused`` (a direct ``B.fused_loss``), S2 ``_class_logits``
 (its calls written out), S3 ``backend_of`` (``backends.get``), S4 ``floating``, S5
 ``check_axis``, S6 ``check_labels`` (``B.outside`` kept: the labels are still read). Times
-forward+backward steps of each in interleaved rounds, in one process, and prints the median
-overhead over ``F.cross_entropy`` in us. The edits match the source text of the loss and
+forward+backward steps of each in rounds of shuffled order, in one process, and prints the
+median overhead over ``F.cross_entropy`` in us. The edits match the source text of the loss and
 fail loudly (AssertionError) once it changes.
 
     python -m benchmarks.probes.layers [--rounds 25] [--steps 1000]
@@ -18,7 +18,7 @@ import argparse
 import inspect
 import textwrap
 
-from . import over
+from . import over, shuffled_rounds
 
 _CALL = """    B, logits, labels, axis, probabilistic = _class_logits(name, logits, labels, axis,
                                                            others=_arrays(class_weight), ignore_index=ignore_index)
@@ -78,8 +78,6 @@ def measure(rounds: int = 25, steps: int = 1000) -> dict[str, float]:
     """Median forward+backward overhead over the peer of each variant, in us."""
     import torch
 
-    from .small_step import _per_step_us
-
     g = torch.Generator().manual_seed(0)
     x = torch.randn(8, 10, generator=g, requires_grad=True)
     y = torch.randint(0, 10, (8,), generator=g)
@@ -88,11 +86,16 @@ def measure(rounds: int = 25, steps: int = 1000) -> dict[str, float]:
     for name, fn in variants.items():
         if abs(fn(x, y).item() - reference) > 1e-6:
             raise RuntimeError(f"{name} computes another value")
-    times: dict[str, list[float]] = {k: [] for k in variants}
-    for _ in range(rounds):
-        for name, fn in variants.items():
-            times[name].append(_per_step_us(fn, (x, y), x, True, steps))
-    return over(times, "peer")
+
+    def step(name: str) -> None:
+        loss = variants[name](x, y)
+        x.grad = None
+        loss.backward()
+
+    for name in variants:  # warm up each
+        for _ in range(max(steps // 10, 1)):
+            step(name)
+    return over(shuffled_rounds(step, variants, rounds, steps), "peer")
 
 
 def main(argv: list[str] | None = None) -> None:
