@@ -13,10 +13,14 @@ from collections.abc import Callable, Iterable
 
 
 def shuffled_rounds(step: Callable[[str], object], names: Iterable[str], rounds: int, inner: int,
-                    seed: int = 0) -> dict[str, list[float]]:
+                    seed: int = 0, warmup: int = 0) -> dict[str, list[float]]:
     """Microseconds per call of ``step(name)`` for each name, one entry per round: every round
-    runs each name ``inner`` times, in an order shuffled round by round."""
+    runs each name ``inner`` times, in an order shuffled round by round, after ``warmup``
+    untimed calls of each."""
     keys = list(names)
+    for k in keys:
+        for _ in range(warmup):
+            step(k)
     times: dict[str, list[float]] = {k: [] for k in keys}
     order = random.Random(seed)
     for _ in range(rounds):

@@ -92,10 +92,7 @@ def measure(rounds: int = 25, steps: int = 1000) -> dict[str, float]:
         x.grad = None
         loss.backward()
 
-    for name in variants:  # warm up each
-        for _ in range(max(steps // 10, 1)):
-            step(name)
-    return over(shuffled_rounds(step, variants, rounds, steps), "peer")
+    return over(shuffled_rounds(step, variants, rounds, steps, warmup=max(steps // 10, 1)), "peer")
 
 
 def main(argv: list[str] | None = None) -> None:

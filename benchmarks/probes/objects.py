@@ -66,10 +66,7 @@ def measure(rounds: int = 200, inner: int = 20) -> dict[str, dict[str, float]]:
                 x.grad = None
                 loss.backward()
 
-        for name in variants:
-            for _ in range(100):
-                step(name)
-        times = shuffled_rounds(step, variants, rounds, inner, seed=int(backward))
+        times = shuffled_rounds(step, variants, rounds, inner, seed=int(backward), warmup=100)
         out["fwd+bwd" if backward else "fwd"] = over(times, "peer")
     return out
 

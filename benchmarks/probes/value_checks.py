@@ -73,10 +73,7 @@ def _setup():
 def measure(rounds: int = 50, inner: int = 20) -> dict[str, float]:
     """``{variant: median extra us per step over the bare step}`` and ``"bare us"``."""
     step, names = _setup()
-    for name in names:
-        for _ in range(30):
-            step(name)
-    return over(shuffled_rounds(step, names, rounds, inner), "bare")
+    return over(shuffled_rounds(step, names, rounds, inner, warmup=30), "bare")
 
 
 def main(argv: list[str] | None = None) -> None:
