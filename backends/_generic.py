@@ -89,6 +89,11 @@ class Backend:
         low, high = self.value_range(x)
         return not (low >= lo and high <= hi)
 
+    def kernel_checks_labels(self, logits: Array, labels: Array, axis: int) -> bool:
+        """Whether ``softmax_cross_entropy(logits, labels, axis)`` raises IndexError for every
+        label outside [0, K) on its own, so that a loss need not read them first. None here."""
+        return False
+
     def device(self, x: Array) -> Any:
         return getattr(x, "device", None)
 

@@ -288,6 +288,14 @@ class TorchBackend(Backend):
         return (logits.numel() >= _LARGE and logits.is_cpu and axis % logits.ndim == logits.ndim - 1
                 and logits.is_contiguous() and self._plain_eager(logits))
 
+    def kernel_checks_labels(self, logits, labels, axis):
+        """Eagerly on a CPU, below ``_cpu_rows``: ``fused_loss`` runs torch's cross-entropy
+        kernel, whose check raises IndexError for a label outside [0, K), as ``F.cross_entropy``
+        does. One int64 value passes it, the ignore slot 1 - 2**63 (see ``fused_loss``),
+        exactly as on a GPU and under torch.compile, where labels are never read; uint64
+        labels, which ``.long()`` could wrap onto it, are read instead."""
+        return logits.is_cpu and labels.dtype != self._torch.uint64 and not self._cpu_rows(logits, axis)
+
     def softmax_cross_entropy(self, logits, labels, axis=-1):
         """torch's cross-entropy kernel (``F.cross_entropy(reduction="none")`` with no label
         ignored), or on large CPU logits (``_cpu_rows``) a function that writes and keeps less."""

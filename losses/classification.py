@@ -32,6 +32,7 @@ from ._api import (
     floating,
     fused,
     is_array,
+    label_range_error,
     loss,
     reduce,
     same_shape,
@@ -57,14 +58,16 @@ def _batch_shape(shape, axis):
     return tuple(shape[:axis]) + tuple(shape[axis + 1:])
 
 
-def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=(), ignore_index=None):
+def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=(), ignore_index=None,
+                  kernel=False):
     """``(B, logits, labels, axis, probabilistic)`` with the logits floating, ``axis``
     normalised and the labels checked.
 
     Integer labels are class indices of the logits' shape without ``axis``, in [0, K) or
     ``ignore_index``; floating labels of the logits' shape are probabilities in [0, 1] (when
     ``allow_probabilities``), floating labels of the batch shape are a TypeError.
-    ``others`` (per-class arrays) must come from the same framework.
+    ``others`` (per-class arrays) must come from the same framework; ``kernel`` as in
+    ``check_labels``.
     """
     B = backend_of(name, ("logits", "labels"), logits, labels, *others)
     (logits,) = floating(B, name, ("logits",), logits)
@@ -82,7 +85,7 @@ def _class_logits(name, logits, labels, axis, allow_probabilities=True, others=(
             f"{name}: labels has shape {tuple(labels.shape)}; expected integer labels of shape "
             f"{_batch_shape(logits.shape, axis)} or probabilities of shape {tuple(logits.shape)}"
         )
-    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis], ignore_index)
+    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis], ignore_index, kernel)
     return B, logits, labels, axis, False
 
 
@@ -207,8 +210,10 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
 
     Args:
         logits: floating array with the classes along ``axis``.
-        labels: integer class indices in [0, K) (checked on eager host arrays) of the logits'
-            shape without ``axis``, or floating probabilities of the logits' shape.
+        labels: integer class indices in [0, K) (checked on eager host arrays; on small CPU
+            tensors by torch's kernel, which lets one int64 value, 1 - 2**63, through as the
+            ignored item it is on a GPU) of the logits' shape without ``axis``, or floating
+            probabilities of the logits' shape.
         axis: the class axis (default -1; ``axis=1`` for torch's ``(N, C, ...)`` layout).
         class_weight: optional ``(K,)`` weight of each class (torch's ``weight``).
         label_smoothing: ε ∈ [0, 1], the weight of the uniform distribution in the target
@@ -239,8 +244,9 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
         # read as an int: torch.compile passes a changed one as a symbolic int, which the messages
         # built below cannot format
         ignore_index = check_int(name, "ignore_index", ignore_index, lo=-(2**63))
-    B, logits, labels, axis, probabilistic = _class_logits(name, logits, labels, axis,
-                                                           others=_arrays(class_weight), ignore_index=ignore_index)
+    plain = class_weight is None and label_smoothing == 0.0 and ignore_index is None  # one kernel call
+    B, logits, labels, axis, probabilistic = _class_logits(name, logits, labels, axis, others=_arrays(class_weight),
+                                                           ignore_index=ignore_index, kernel=plain)
     xp = B.xp
     k = logits.shape[axis]
     if class_weight is not None:
@@ -255,11 +261,14 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
             q = q * _along(B, class_weight, logits.ndim, axis)
         return reduce(B, -xp.sum(q * log_p, axis=axis), reduction, weight, name)
 
-    if class_weight is None and label_smoothing == 0.0 and ignore_index is None:
-        out = fused(B, "cross_entropy", logits, labels, reduction=reduction, weight=weight, name=name, param=axis)
-        if out is not None:
-            return out
-        return reduce(B, B.softmax_cross_entropy(logits, labels, axis=axis), reduction, weight, name)
+    if plain:
+        try:
+            out = fused(B, "cross_entropy", logits, labels, reduction=reduction, weight=weight, name=name, param=axis)
+            if out is None:
+                out = reduce(B, B.softmax_cross_entropy(logits, labels, axis=axis), reduction, weight, name)
+        except IndexError:  # a label out of range, found by the kernel (check_labels left them to it)
+            raise label_range_error(name, k) from None
+        return out
     if ignore_index is not None:
         valid = labels != ignore_index
         labels = xp.where(valid, labels, xp.zeros_like(labels))
@@ -625,8 +634,10 @@ def poly1_cross_entropy(logits, labels, *, axis=-1, epsilon=2.0, label_smoothing
 
     Args:
         logits: floating array with the classes along ``axis``.
-        labels: integer class indices in [0, K) (checked on eager host arrays) of the logits'
-            shape without ``axis``, or floating probabilities of the logits' shape.
+        labels: integer class indices in [0, K) (checked on eager host arrays; on small CPU
+            tensors by torch's kernel, which lets one int64 value, 1 - 2**63, through as the
+            ignored item it is on a GPU) of the logits' shape without ``axis``, or floating
+            probabilities of the logits' shape.
         axis: the class axis (default -1).
         epsilon: ε ≥ -1, the coefficient of the first polynomial term (default 2.0, the
             paper's ImageNet value; ε ≥ -1 keeps the loss decreasing in p_t).

@@ -229,7 +229,7 @@ def test_probe_layers_inlines_one_helper_at_a_time_around_the_same_loss():
     assert list(variants) == ["peer", "ours", "S1", "S2", "S3", "S4", "S5", "S6"]
     for name, fn in variants.items():
         assert torch.equal(fn(x, y), F.cross_entropy(x, y)), name
-    bad = torch.tensor([0, 1, 2, 3, 4, 5, 6, 10])  # a label out of range: every variant still reads them
+    bad = torch.tensor([0, 1, 2, 3, 4, 5, 6, 10])  # a label out of range: each variant still checks them
     for name in ("ours", "S6"):
         with pytest.raises(ValueError):
             variants[name](x, bad)

@@ -212,20 +212,27 @@ def test_torch_cross_entropy_ignores_no_label_when_value_checks_are_off(rows, gr
     """Without ``ignore_index`` no label is ignored, torch's default -100 included, nor -2**63
     (what a NaN label becomes in ``.long()`` on x86): with value checks off (the GPU default)
     the kernel reports either as out of range instead of leaving the item out of the mean, on
-    every torch path, int32 labels too."""
+    every torch path, int32 labels too. Where torch's cross-entropy kernel runs (one call, or
+    the chunks without a gradient) its IndexError becomes the loss's ValueError; the chunked
+    function with a gradient raises gather's RuntimeError."""
     require("torch")
     import torch
 
+    message = r"cross_entropy: labels must be integers in \[0, 100\)"
     logits = torch.zeros(rows, 100, requires_grad=grad)
     for bad, dtype in ((-100, torch.int64), (-(2**63), torch.int64), (-100, torch.int32)):
         labels = torch.zeros(rows, dtype=dtype)
         labels[1] = bad
-        with pytest.raises(ValueError, match=r"cross_entropy: labels must be integers in \[0, 100\)"):
+        with pytest.raises(ValueError, match=message):
             losses.cross_entropy(logits, labels)
         previous = losses.set_value_checks("never")
         try:
-            with pytest.raises((IndexError, RuntimeError), match="out of bounds"):
-                losses.cross_entropy(logits, labels)
+            if rows == 700 and grad:
+                with pytest.raises(RuntimeError, match="out of bounds"):
+                    losses.cross_entropy(logits, labels)
+            else:
+                with pytest.raises(ValueError, match=message):
+                    losses.cross_entropy(logits, labels)
         finally:
             losses.set_value_checks(previous)
     previous = losses.set_value_checks("never")
@@ -234,6 +241,43 @@ def test_torch_cross_entropy_ignores_no_label_when_value_checks_are_off(rows, gr
         assert float(losses.cross_entropy(logits, labels).detach()) == pytest.approx(np.log(100.0), rel=1e-6)
     finally:
         losses.set_value_checks(previous)
+
+
+@pytest.mark.parametrize("case", ["small", "weighted", "large", "uint64", "smoothed", "focal"])
+def test_torch_cross_entropy_reads_labels_only_where_no_kernel_checks_them(monkeypatch, case):
+    """A small eager CPU cross entropy leaves the label check to torch's kernel (reading the
+    labels first cost its training step about 3 us): the adapter's reader is not called there,
+    and a label out of range still raises the loss's ValueError, with per-item weights too.
+    Large logits (the chunked function), uint64 labels (``.long()`` could wrap one onto the
+    kernel's ignore slot), label smoothing (no kernel call) and other losses read them."""
+    require("torch")
+    import torch
+
+    import backends
+
+    rows, dtype, kwargs, fn = 8, torch.int64, {}, losses.cross_entropy
+    if case == "weighted":
+        kwargs = {"weight": torch.rand(8)}
+    elif case == "large":
+        rows = 700  # 70000 logits >= 1 << 16
+    elif case == "uint64":
+        dtype = torch.uint64
+    elif case == "smoothed":
+        kwargs = {"label_smoothing": 0.1}
+    elif case == "focal":
+        fn = losses.softmax_focal
+    logits = torch.randn(rows, 100, requires_grad=True)
+    labels = torch.randint(0, 100, (rows,)).to(dtype)
+    B = backends.get(logits)
+    reads = []
+    outside = B.outside
+    monkeypatch.setattr(B, "outside", lambda x, *a: reads.append(x) or outside(x, *a))
+    fn(logits, labels, **kwargs).backward()
+    assert B.kernel_checks_labels(logits, labels, 1) is (case not in ("large", "uint64"))
+    assert [x is labels for x in reads] == ([] if case in ("small", "weighted") else [True])
+    labels[3] = 100
+    with pytest.raises(ValueError, match=rf"{fn.__name__}: labels must be integers in \[0, 100\)"):
+        fn(logits, labels, **kwargs)
 
 
 @pytest.mark.parametrize("bad", [-100, -(2**63)])

@@ -4,7 +4,8 @@ Builds variants of ``losses.cross_entropy`` from its own source, each replacing 
 helper call of the fused path by inline code doing the same checks for this input (8 x 10
 float32 logits, int64 labels): S1 ``fused`` (a direct ``B.fused_loss``), S2 ``_class_logits``
 (its calls written out), S3 ``backend_of`` (``backends.get``), S4 ``floating``, S5
-``check_axis``, S6 ``check_labels`` (``B.outside`` kept: the labels are still read). Times
+``check_axis``, S6 ``check_labels`` (the same rule for who checks the labels: torch's kernel
+here, ``B.outside`` where ``B.kernel_checks_labels`` says no). Times
 forward+backward steps of each in rounds of shuffled order, in one process, and prints the
 median overhead over ``F.cross_entropy`` in us. The edits match the source text of the loss and
 fail loudly (AssertionError) once it changes.
@@ -20,8 +21,8 @@ import textwrap
 
 from . import over, shuffled_rounds
 
-_CALL = """    B, logits, labels, axis, probabilistic = _class_logits(name, logits, labels, axis,
-                                                           others=_arrays(class_weight), ignore_index=ignore_index)
+_CALL = """    B, logits, labels, axis, probabilistic = _class_logits(name, logits, labels, axis, others=_arrays(class_weight),
+                                                           ignore_index=ignore_index, kernel=plain)
 """
 _FUSED = 'out = fused(B, "cross_entropy", logits, labels, reduction=reduction, weight=weight, name=name, param=axis)'
 _INLINE = [
@@ -30,16 +31,16 @@ _INLINE = [
     (logits,) = floating(B, name, ("logits",), logits)
     axis = check_axis(name, "axis", axis, logits.ndim)
     probabilistic = False
-    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis], ignore_index)
+    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis], ignore_index, plain)
 """,
     ('backend_of(name, ("logits", "labels"), logits, labels)', "backends.get(logits, labels)"),
     ('    (logits,) = floating(B, name, ("logits",), logits)\n',
      "    if logits.dtype not in B.wide_floats:\n        raise TypeError\n"),
     ('    axis = check_axis(name, "axis", axis, logits.ndim)\n', "    axis %= logits.ndim\n"),
-    ('    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis], ignore_index)\n',
+    ('    check_labels(B, name, labels, "logits", logits, axis, logits.shape[axis], ignore_index, plain)\n',
      "    if labels.dtype not in B._integers or labels.shape != logits.shape[:axis]:\n"
      "        raise TypeError\n"
-     "    if B.outside(labels, 0, logits.shape[axis] - 1):\n"
+     "    if not B.kernel_checks_labels(logits, labels, axis) and B.outside(labels, 0, logits.shape[axis] - 1):\n"
      "        raise ValueError\n"),
 ]
 
