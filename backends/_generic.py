@@ -90,8 +90,9 @@ class Backend:
         return not (low >= lo and high <= hi)
 
     def kernel_checks_labels(self, logits: Array, labels: Array, axis: int) -> bool:
-        """Whether ``softmax_cross_entropy(logits, labels, axis)`` raises IndexError for every
-        label outside [0, K) on its own, so that a loss need not read them first. None here."""
+        """Whether ``softmax_cross_entropy(logits, labels, axis)``, run eagerly now, raises
+        IndexError for every label outside [0, K) on its own, so that a loss need not read
+        them first (under tracing nothing reads them anyway). None here."""
         return False
 
     def device(self, x: Array) -> Any:

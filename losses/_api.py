@@ -264,10 +264,11 @@ def check_labels(B: Any, name: str, labels: Any, arg: str, like: Array, axis: in
     [0, num_classes) or ``ignore_index``: TypeError / ValueError naming the loss otherwise.
 
     ``kernel``: the caller computes the loss with ``B.softmax_cross_entropy`` of ``like`` and
-    ``labels`` and turns the IndexError of a kernel into ``label_range_error``. Where
-    ``B.kernel_checks_labels`` says that kernel checks every label itself (torch's, eagerly
-    on a CPU), the values are not read here: reading them cost a small eager training step
-    about 3 us (``benchmarks/probes/small_step.py``).
+    ``labels`` (or the same kernel through ``fused``) and turns its IndexError into
+    ``label_range_error``. With value checks on "auto", where ``B.kernel_checks_labels`` says
+    that kernel checks every label itself (torch's, eagerly on a CPU), the values are not
+    read here: reading them cost a small eager training step about 3 us
+    (``benchmarks/probes/small_step.py``). "always" reads them.
 
     The passing path builds no message and no shape tuple: small eager calls pay for every
     object made here (``like.shape`` is a tuple, or torch's ``Size`` that compares as one).
@@ -287,7 +288,8 @@ def check_labels(B: Any, name: str, labels: Any, arg: str, like: Array, axis: in
         raise ValueError(f"{name}: labels has shape {tuple(labels.shape)}, expected {what} {tuple(expected)}")
     k = num_classes
     if ignore_index is None:
-        if not (kernel and B.kernel_checks_labels(like, labels, axis)) and _outside(B, labels, 0, k - 1):
+        if (not (kernel and _value_checks == "auto" and B.kernel_checks_labels(like, labels, axis))
+                and _outside(B, labels, 0, k - 1)):
             raise label_range_error(name, k)
     else:
         check_values(B, name, "labels", labels, lambda v: ((v >= 0) & (v < k)) | (v == ignore_index),

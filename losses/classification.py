@@ -210,10 +210,13 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
 
     Args:
         logits: floating array with the classes along ``axis``.
-        labels: integer class indices in [0, K) (checked on eager host arrays; on small CPU
-            tensors by torch's kernel, which lets one int64 value, 1 - 2**63, through as the
-            ignored item it is on a GPU) of the logits' shape without ``axis``, or floating
-            probabilities of the logits' shape.
+        labels: integer class indices in [0, K) of the logits' shape without ``axis``, or
+            floating probabilities of the logits' shape. Integer labels are checked on eager
+            host arrays; without class weights, smoothing or ``ignore_index``, eager CPU
+            tensors that go to torch's kernel (all but large contiguous logits with the classes
+            last) are checked by that kernel instead, which lets one int64 value, 1 - 2**63,
+            through as an ignored item, as on a GPU; ``set_value_checks("always")`` reads them
+            first.
         axis: the class axis (default -1; ``axis=1`` for torch's ``(N, C, ...)`` layout).
         class_weight: optional ``(K,)`` weight of each class (torch's ``weight``).
         label_smoothing: ε ∈ [0, 1], the weight of the uniform distribution in the target
@@ -262,13 +265,12 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
         return reduce(B, -xp.sum(q * log_p, axis=axis), reduction, weight, name)
 
     if plain:
-        try:
+        try:  # the kernel calls alone: a label out of range, found there (check_labels left them to it)
             out = fused(B, "cross_entropy", logits, labels, reduction=reduction, weight=weight, name=name, param=axis)
-            if out is None:
-                out = reduce(B, B.softmax_cross_entropy(logits, labels, axis=axis), reduction, weight, name)
-        except IndexError:  # a label out of range, found by the kernel (check_labels left them to it)
+            values = None if out is not None else B.softmax_cross_entropy(logits, labels, axis=axis)
+        except IndexError:
             raise label_range_error(name, k) from None
-        return out
+        return out if values is None else reduce(B, values, reduction, weight, name)
     if ignore_index is not None:
         valid = labels != ignore_index
         labels = xp.where(valid, labels, xp.zeros_like(labels))
@@ -634,10 +636,8 @@ def poly1_cross_entropy(logits, labels, *, axis=-1, epsilon=2.0, label_smoothing
 
     Args:
         logits: floating array with the classes along ``axis``.
-        labels: integer class indices in [0, K) (checked on eager host arrays; on small CPU
-            tensors by torch's kernel, which lets one int64 value, 1 - 2**63, through as the
-            ignored item it is on a GPU) of the logits' shape without ``axis``, or floating
-            probabilities of the logits' shape.
+        labels: integer class indices in [0, K) (checked on eager host arrays) of the logits'
+            shape without ``axis``, or floating probabilities of the logits' shape.
         axis: the class axis (default -1).
         epsilon: ε ≥ -1, the coefficient of the first polynomial term (default 2.0, the
             paper's ImageNet value; ε ≥ -1 keeps the loss decreasing in p_t).

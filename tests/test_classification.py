@@ -243,13 +243,14 @@ def test_torch_cross_entropy_ignores_no_label_when_value_checks_are_off(rows, gr
         losses.set_value_checks(previous)
 
 
-@pytest.mark.parametrize("case", ["small", "weighted", "large", "uint64", "smoothed", "focal"])
+@pytest.mark.parametrize("case", ["small", "weighted", "large", "uint64", "smoothed", "focal", "always"])
 def test_torch_cross_entropy_reads_labels_only_where_no_kernel_checks_them(monkeypatch, case):
     """A small eager CPU cross entropy leaves the label check to torch's kernel (reading the
     labels first cost its training step about 3 us): the adapter's reader is not called there,
     and a label out of range still raises the loss's ValueError, with per-item weights too.
     Large logits (the chunked function), uint64 labels (``.long()`` could wrap one onto the
-    kernel's ignore slot), label smoothing (no kernel call) and other losses read them."""
+    kernel's ignore slot), label smoothing (no kernel call), other losses and value checks
+    "always" read them; "always" then also rejects the kernel's ignore slot, 1 - 2**63."""
     require("torch")
     import torch
 
@@ -266,6 +267,8 @@ def test_torch_cross_entropy_reads_labels_only_where_no_kernel_checks_them(monke
         kwargs = {"label_smoothing": 0.1}
     elif case == "focal":
         fn = losses.softmax_focal
+    elif case == "always":
+        monkeypatch.setattr(losses._api, "_value_checks", "always")
     logits = torch.randn(rows, 100, requires_grad=True)
     labels = torch.randint(0, 100, (rows,)).to(dtype)
     B = backends.get(logits)
@@ -275,9 +278,30 @@ def test_torch_cross_entropy_reads_labels_only_where_no_kernel_checks_them(monke
     fn(logits, labels, **kwargs).backward()
     assert B.kernel_checks_labels(logits, labels, 1) is (case not in ("large", "uint64"))
     assert [x is labels for x in reads] == ([] if case in ("small", "weighted") else [True])
-    labels[3] = 100
-    with pytest.raises(ValueError, match=rf"{fn.__name__}: labels must be integers in \[0, 100\)"):
-        fn(logits, labels, **kwargs)
+    for bad in (100, -1) if case != "always" else (100, -1, 1 - 2**63):
+        labels[3] = bad
+        with pytest.raises(ValueError, match=rf"{fn.__name__}: labels must be integers in \[0, 100\)"):
+            fn(logits, labels, **kwargs)
+
+
+def test_torch_cross_entropy_under_vmap_reads_the_unbatched_labels():
+    """Inside a torch.func transform the labels are read as before (under ``vmap`` the
+    kernel's batching rule would raise gather's RuntimeError, not the loss's ValueError)."""
+    require("torch")
+    import torch
+    import torch.nn.functional as F
+
+    import backends
+
+    xs = torch.randn(3, 4, 5, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 4])
+    got = torch.func.vmap(lambda x: losses.cross_entropy(x, y))(xs)
+    torch.testing.assert_close(got, torch.stack([F.cross_entropy(x, y) for x in xs]), rtol=1e-13, atol=0)
+    assert torch.func.vmap(lambda x: torch.tensor(backends.get(x).kernel_checks_labels(x, y, 1)))(xs).tolist() == [
+        False] * 3
+    y[3] = 7
+    with pytest.raises(ValueError, match=r"cross_entropy: labels must be integers in \[0, 5\)"):
+        torch.func.vmap(lambda x: losses.cross_entropy(x, y))(xs)
 
 
 @pytest.mark.parametrize("bad", [-100, -(2**63)])
