@@ -264,8 +264,8 @@ def check_labels(B: Any, name: str, labels: Any, arg: str, like: Array, axis: in
     [0, num_classes) or ``ignore_index``: TypeError / ValueError naming the loss otherwise.
 
     ``kernel``: the caller computes the loss with ``B.softmax_cross_entropy`` of ``like`` and
-    ``labels`` (or the same kernel through ``fused``) and turns its IndexError into
-    ``label_range_error``. With value checks on "auto", where ``B.kernel_checks_labels`` says
+    ``labels`` (or the same kernel through ``fused``), turns its IndexError into
+    ``label_range_error`` and checks the labels (``kernel=False``) on any other error of it. With value checks on "auto", where ``B.kernel_checks_labels`` says
     that kernel checks every label itself (torch's, eagerly on a CPU), the values are not
     read here: reading them cost a small eager training step about 3 us
     (``benchmarks/probes/small_step.py``). "always" reads them.

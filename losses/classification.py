@@ -270,6 +270,9 @@ def cross_entropy(logits, labels, *, axis=-1, class_weight=None, label_smoothing
             values = None if out is not None else B.softmax_cross_entropy(logits, labels, axis=axis)
         except IndexError:
             raise label_range_error(name, k) from None
+        except RuntimeError:  # under vmap the kernel's batching rule raises gather's error instead
+            check_labels(B, name, labels, "logits", logits, axis, k)  # a label out of range: its ValueError
+            raise
         return out if values is None else reduce(B, values, reduction, weight, name)
     if ignore_index is not None:
         valid = labels != ignore_index
